@@ -1,0 +1,39 @@
+/**
+ * Problem details (RFC 9457) for API errors, and the helper that validates a request's query
+ * against a zod schema and turns every issue into a named parameter error.
+ */
+import type { Response } from 'express';
+import type { z } from 'zod';
+import type { Problem } from '../../schemas/api.js';
+
+/** An error the API answers with a problem+json body. */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+    this.name = 'ProblemError';
+  }
+}
+
+/** Sends `problem` as application/problem+json. */
+export function sendProblem(res: Response, problem: Problem): void {
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** Parses `input` with `schema`, or throws a 400 problem naming each offending parameter. */
+export function validateQuery<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const errors = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return { parameter: issue.keys.join(', '), message: 'is not a known parameter' };
+    }
+    return { parameter: issue.path.map(String).join('.') || '(query)', message: issue.message };
+  });
+  throw new ProblemError({
+    type: 'https://meshtrail.dev/problems/invalid-parameter',
+    title: 'Invalid request parameter',
+    status: 400,
+    detail: errors.map((e) => `${e.parameter}: ${e.message}`).join('; '),
+    errors,
+  });
+}
