@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { MeshtrailError } from '../errors.js';
 import { LINE_FORMATS, type LineFormat } from '../pipeline/contracts.js';
 import { prepareDemo } from './demo.command.js';
+import { generateCommand } from './generate.command.js';
 import { ingestCommand, summary } from './ingest.command.js';
 import { parseCommand } from './parse.command.js';
 import { serveCommand, tryUrls } from './serve.command.js';
@@ -18,6 +19,7 @@ commands:
   ingest [--db FILE] [--format ...] FILE|-                  store flows in SQLite; bad lines are quarantined
   serve  [--db FILE] [--listen 127.0.0.1:8080]              serve the API over a database
   demo   [--data DIR] [--listen 127.0.0.1:8080]             ingest bundled sample traffic and serve it
+  generate [--out FILE] [--requests N] [--seed N] [--interval-ms MS]   write sample mesh traffic
 
 defaults: --db ./data/meshtrail.db, --format auto, --listen 127.0.0.1:8080`;
 
@@ -87,6 +89,26 @@ async function main(argv: string[]): Promise<number> {
       await untilSignal(async () => {
         await server.close();
         server.db.close();
+      });
+      return 0;
+    }
+    case 'generate': {
+      const a = args(rest, { out: { type: 'string' }, requests: { type: 'string' }, seed: { type: 'string' }, 'interval-ms': { type: 'string' } });
+      const num = (name: string, v: unknown, dflt: number | undefined) => {
+        if (v === undefined) return dflt;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw new MeshtrailError('ERR_USAGE', `--${name} must be a non-negative integer`);
+        return n;
+      };
+      const controller = new AbortController();
+      process.once('SIGTERM', () => controller.abort());
+      process.once('SIGINT', () => controller.abort());
+      await generateCommand({
+        out: a.values.out as string | undefined,
+        requests: num('requests', a.values.requests, 100)!,
+        seed: num('seed', a.values.seed, 1)!,
+        intervalMs: num('interval-ms', a.values['interval-ms'], undefined),
+        signal: controller.signal,
       });
       return 0;
     }

@@ -100,12 +100,21 @@ export function parseIstioJson(line: string): ParseOutcome {
   return parseIstioJsonRecord(parsed.value);
 }
 
-/** Cheap per-line test: a JSON object that names at least one Istio access-log key. */
+/**
+ * Keys of ztunnel's `LOG_FORMAT=json` records. Those records share `bytes_sent`/`duration` with
+ * Istio's keys but mean other things (`duration: "1ms"`), so a record with any of these is left to
+ * the ztunnel parser whatever the registry order.
+ */
+const ZTUNNEL_KEYS = ['scope', 'src.addr', 'dst.addr', 'bytes_recv'];
+
+/** Cheap per-line test: a JSON object that names an Istio access-log key and is not ztunnel's. */
 export function looksLikeIstioJson(line: string): boolean {
   if (line.charCodeAt(0) !== 123 /* { */) return false;
   const parsed = parseJsonObject(line);
   if (!parsed.ok) return true; // claim it so the failure says "invalid JSON", not "unknown format"
-  for (const key in parsed.value) if (KNOWN.has(key)) return true;
+  const record = parsed.value;
+  for (const key of ZTUNNEL_KEYS) if (key in record) return false;
+  for (const key in record) if (KNOWN.has(key)) return true;
   return false;
 }
 

@@ -67,3 +67,40 @@ export interface LineParser {
   detect(line: string): boolean;
   parse(line: string): ParseOutcome;
 }
+
+/** A batch a source hands to the pipeline: raw records plus the resume points they lead to. */
+export interface SourceBatch {
+  records: RawRecord[];
+  /** The committed position of each stream once this batch is stored (written in the same transaction). */
+  positions: { source: string; position: number; meta?: Record<string, unknown> | null }[];
+  /** Human names for streams seen for the first time (file path, topic/partition). */
+  labels?: Record<string, string>;
+}
+
+/** What the pipeline did with a batch; resolved only after its transaction committed. */
+export interface BatchOutcome {
+  flows: number;
+  quarantined: number;
+  duplicates: number;
+}
+
+/**
+ * Where a source delivers batches. The returned promise resolves after the batch's transaction
+ * has committed -- only then may the source acknowledge upstream (commit Kafka offsets) -- and
+ * rejects when it could not be stored (the source must not acknowledge, and retries or stops).
+ * A source awaits it before reading more: that is the back-pressure.
+ */
+export type BatchHandler = (batch: SourceBatch) => Promise<BatchOutcome>;
+
+/**
+ * A source of access-log records (Kafka, a followed file). Lifecycle: `start` returns once the
+ * source is running; `stop` is idempotent, safe before `start`, stops intake, lets the batch in
+ * flight finish and acknowledge, and resolves when the source has released its resources.
+ */
+export interface Source {
+  readonly name: string;
+  start(handler: BatchHandler): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves when a finite source has delivered everything (never, for a followed stream). */
+  readonly done?: Promise<void>;
+}
