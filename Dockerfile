@@ -6,7 +6,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY schemas ./schemas
 COPY src ./src
-COPY bench ./bench
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
