@@ -12,6 +12,7 @@
  * known keys and returns the leftover key names, so an identity mapper can claim operator-named
  * keys such as `downstream_peer_uri_san` before the rest goes to `extra`.
  */
+import { applyOperatorKeys } from './operators.js';
 import { ACCESS_LOG_KEYS, emptyFlow, type Flow } from '../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../pipeline/contracts.js';
 import { parseJsonObject } from '../decode/json-object.js';
@@ -77,16 +78,29 @@ export function keepLeftovers(record: Record<string, unknown>, keys: readonly st
 }
 
 /** Builds a flow from an already decoded Istio JSON record. */
+/** Whether the record has at least one of Istio's own access-log keys (not only operator keys). */
+function hasIstioKey(record: Record<string, unknown>): boolean {
+  for (const key in record) if (KNOWN.has(key)) return true;
+  return false;
+}
+
 export function parseIstioJsonRecord(record: Record<string, unknown>, format: string = ISTIO_JSON_FORMAT): ParseOutcome {
   const flow = emptyFlow(format);
   let leftover: string[];
   try {
     leftover = readAccessLogKeys(record, flow);
+    // Operator-named keys (downstream_peer_uri_san, downstream_tls_version, ...): the convention
+    // most published Telemetry configs follow; claimed keys leave the leftovers.
+    const claimed = applyOperatorKeys(flow, record);
+    if (claimed.length) {
+      const taken = new Set(claimed);
+      leftover = leftover.filter((k) => !taken.has(k));
+    }
   } catch (err) {
     if (err instanceof FieldError) return { ok: false, reason: 'invalid_field', detail: `${format}: ${err.message}` };
     throw err;
   }
-  if (leftover.length === Object.keys(record).length) {
+  if (leftover.length === Object.keys(record).length || !hasIstioKey(record)) {
     return { ok: false, reason: 'unrecognised_format', detail: 'JSON object has none of the Istio access-log keys (start_time, response_code, ...)' };
   }
   keepLeftovers(record, leftover, flow);

@@ -5,12 +5,14 @@
  * start with `[`, JSON lines with `{` and must name an Istio access-log key). Parsers added later
  * (ztunnel, custom templates) go last unless `before` names the parser they must precede.
  */
+import { ztunnelJsonParser } from './ztunnel-json.parser.js';
+import { ztunnelPlainParser } from './ztunnel.parser.js';
 import type { LineParser } from '../pipeline/contracts.js';
 import { istioJsonParser } from './istio-json.parser.js';
 import { istioTextParser } from './istio-text.parser.js';
 
 /** The parsers meshtrail ships with, in detection order. */
-export const BUILTIN_PARSERS: readonly LineParser[] = Object.freeze([istioTextParser, istioJsonParser]);
+export const BUILTIN_PARSERS: readonly LineParser[] = Object.freeze([istioTextParser, istioJsonParser, ztunnelJsonParser, ztunnelPlainParser]);
 
 let registered: LineParser[] = [...BUILTIN_PARSERS];
 

@@ -1,6 +1,6 @@
 /**
  * One raw record -> one `ParseOutcome`: decode the envelope, pick a parser, parse, enrich
- * (direction, reporter), validate against `FlowSchema`.
+ * (direction, reporter, identity and mTLS verdict), validate against `FlowSchema`.
  *
  * Guarantees: never throws, whatever the input (invalid JSON, NUL bytes, megabyte lines; a bug in
  * a parser becomes `internal_error`); every success satisfies `FlowSchema`; every failure has a
@@ -11,6 +11,8 @@ import type { LineFormat, LineParser, ParseOutcome } from './contracts.js';
 import { decodeEnvelope } from '../decode/envelope.js';
 import { applyDirection } from '../enrich/direction.js';
 import { applyReporter } from '../enrich/reporter.js';
+import { enrichIdentity } from '../enrich/identity.js';
+import type { TemplateParser } from '../parse/template/index.js';
 import { validateFlow } from '../parse/flow-check.js';
 import { findParser, registeredParsers } from '../parse/registry.js';
 
@@ -57,9 +59,13 @@ export function processLine(text: string, options: ProcessLineOptions): ParseOut
 
     const outcome = parser.parse(line);
     if (!outcome.ok) return fail(outcome.reason, outcome.detail);
-    const flow = outcome.flow;
-    applyDirection(flow);
-    applyReporter(flow, envelope.reporter);
+    applyDirection(outcome.flow);
+    applyReporter(outcome.flow, envelope.reporter);
+    // Identity and the mTLS verdict read direction and reporter kind, so they come last. A
+    // template parser says which operators its format carries: absence of a carried field is
+    // evidence, absence of an uncarried one is not.
+    const carries = (parser as Partial<TemplateParser>).carries;
+    const flow = enrichIdentity(outcome.flow, carries ? { carries: carries.bind(parser) } : undefined);
 
     const checked = validateFlow(flow);
     if (!checked.ok) return fail('schema_violation', `${parser.name}: ${checked.path}: ${checked.message}`);

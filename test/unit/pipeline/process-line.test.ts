@@ -145,19 +145,20 @@ t.test('never throws on garbage', async (t) => {
 
 t.test('registry: register, order, replace', async (t) => {
   t.teardown(resetParsers);
-  t.same(registeredParsers().map((p) => p.name), ['istio-text', 'istio-json']);
+  const builtin = ['istio-text', 'istio-json', 'ztunnel-json', 'ztunnel-plain'];
+  t.same(registeredParsers().map((p) => p.name), builtin);
   const custom: LineParser = {
-    name: 'ztunnel-plain', detect: (l) => l.startsWith('ZT '),
-    parse: () => ({ ok: true, flow: { ...emptyFlow('ztunnel-plain'), reporter: { kind: 'ztunnel', pod: null, namespace: null, container: null, labels: null } } }),
+    name: 'custom', detect: (l) => l.startsWith('ZT '),
+    parse: () => ({ ok: true, flow: { ...emptyFlow('custom'), reporter: { kind: 'ztunnel', pod: null, namespace: null, container: null, labels: null } } }),
   };
   registerParser(custom);
-  t.same(registeredParsers().map((p) => p.name), ['istio-text', 'istio-json', 'ztunnel-plain']);
+  t.same(registeredParsers().map((p) => p.name), [...builtin, 'custom']);
   const zt = flowOf(processLine('ZT hello', { format: 'auto' }));
   t.equal(zt.reporter.kind, 'ztunnel', 'a kind set by the parser is kept');
   registerParser({ ...custom, name: 'first' }, { before: 'istio-text' });
   t.equal(registeredParsers()[0]!.name, 'first');
   const replacement = { ...custom, detect: () => false };
   registerParser(replacement);
-  t.equal(findParser('ztunnel-plain'), replacement);
-  t.equal(registeredParsers().length, 4);
+  t.equal(findParser('custom'), replacement);
+  t.equal(registeredParsers().length, builtin.length + 2);
 });
