@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { LINE_FORMATS } from '../src/pipeline/contracts.js';
+import { ApiAuthConfigSchema, ApiTlsConfigSchema } from './api.js';
+import { SinksConfigSchema } from './sinks-config.js';
 
 const listen = z
   .string()
@@ -26,6 +28,8 @@ export const FileSourceConfigSchema = z
     path: z.string().min(1).describe('The access-log file to read.'),
     follow: z.boolean().default(true).describe('Keep reading as the file grows; survive rotation (rename + new file) and truncation.'),
     poll_interval_ms: z.number().int().min(10).max(60_000).default(250).describe('How often a followed file is checked for growth and rotation, ms.'),
+    rotate_wait_ms: z.number().int().min(0).default(5000).describe('How long a renamed or deleted file must stay idle before it is closed, ms.'),
+    batch_max_bytes: z.number().int().min(1024).default(4 << 20).describe('Bytes per batch; with batch_max_records, what bounds memory.'),
     format,
     ...batching,
   })
@@ -64,13 +68,29 @@ export const KafkaSourceConfigSchema = z
       })
       .strict()
       .optional(),
-    session_timeout_ms: z.number().int().min(1000).default(30_000),
-    heartbeat_interval_ms: z.number().int().min(100).default(3000),
+    session_timeout_ms: z.number().int().min(1000).default(30_000).describe('Consumer group session timeout, ms: a member silent for this long is removed and its partitions reassigned.'),
+    heartbeat_interval_ms: z.number().int().min(100).default(3000).describe('Heartbeat interval, ms; must be below session_timeout_ms (a third of it is usual). Members learn of a rebalance through heartbeats.'),
+    rebalance_timeout_ms: z.number().int().min(1000).default(60_000).describe('How long the coordinator waits for members to rejoin during a rebalance, ms.'),
+    connection_timeout_ms: z.number().int().min(100).default(3000).describe('TCP/TLS connect timeout per broker, ms.'),
+    request_timeout_ms: z.number().int().min(100).default(30_000).describe('Timeout of one Kafka request, ms.'),
+    retry: z
+      .object({
+        initial_ms: z.number().int().min(1).default(300).describe('First backoff after a failed Kafka request, ms; doubles (with jitter) per attempt.'),
+        max_ms: z.number().int().min(1).default(30_000).describe('Longest backoff between attempts, ms.'),
+        retries: z.number().int().min(0).max(100).default(10).describe('Attempts per request before the consumer restarts itself; broker outages shorter than the summed backoffs are bridged without a restart.'),
+      })
+      .strict()
+      .default({ initial_ms: 300, max_ms: 30_000, retries: 10 })
+      .describe('Client retries of failed Kafka requests (kafkajs `retry`).'),
     max_bytes_per_partition: z.number().int().min(1024).default(1 << 20).describe('Fetch size per partition: with the batch size, what bounds memory.'),
     format,
     ...batching,
   })
-  .strict();
+  .strict()
+  .refine((c) => c.heartbeat_interval_ms < c.session_timeout_ms, {
+    message: 'heartbeat_interval_ms must be below session_timeout_ms',
+    path: ['heartbeat_interval_ms'],
+  });
 
 export const SourceConfigSchema = z.discriminatedUnion('type', [FileSourceConfigSchema, KafkaSourceConfigSchema]);
 
@@ -78,9 +98,22 @@ export const ConfigSchema = z
   .object({
     database: z.string().min(1).default('./data/meshtrail.db').describe('SQLite database file; created with its directory when missing.'),
     api: z
-      .object({ listen: listen.default('127.0.0.1:8080'), enabled: z.boolean().default(true) })
+      .object({
+        listen: listen.default('127.0.0.1:8080'),
+        enabled: z.boolean().default(true),
+        ...ApiAuthConfigSchema.shape,
+        tls: ApiTlsConfigSchema.optional().describe('Serve HTTPS with this certificate and key.'),
+        allow_unauthenticated_remote: z.boolean().default(false)
+          .describe('Serve without tokens on a non-loopback address. Only for a listener that is itself private (e.g. published to 127.0.0.1 by docker compose).'),
+      })
       .strict()
-      .default({ listen: '127.0.0.1:8080', enabled: true }),
+      .default({ listen: '127.0.0.1:8080', enabled: true, tokens: [], rate_limit: { requests_per_second: 50, burst: 100 }, allow_unauthenticated_remote: false }),
+    policies: z.string().min(1).optional().describe('Directory of Istio PeerAuthentication / AuthorizationPolicy / ServiceEntry YAML used by detectors and reports.'),
+    report: z
+      .object({ signing_key_file: z.string().min(1).optional().describe('Ed25519 private key (PEM) that signs evidence reports; default <database>.report-key.pem, created on first use.') })
+      .strict()
+      .default({}),
+    sinks: SinksConfigSchema.describe('Where findings are forwarded (syslog/CEF, Splunk HEC, webhook, Kafka).'),
     sources: z.array(SourceConfigSchema).default([]).describe('Inputs; each runs concurrently.'),
     pipeline: z
       .object({
@@ -90,7 +123,15 @@ export const ConfigSchema = z
       .strict()
       .default({ max_line_bytes: 1 << 20, drain_timeout_ms: 10_000 }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Least privilege: an API reachable from the network must authenticate its callers.
+    const host = c.api.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+    if (c.api.enabled && !loopback && c.api.tokens.length === 0 && !c.api.allow_unauthenticated_remote) {
+      ctx.addIssue({ code: 'custom', path: ['api', 'tokens'], message: `required when api.listen (${c.api.listen}) is not a loopback address; add tokens or set api.allow_unauthenticated_remote: true for a listener that is private by other means` });
+    }
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type SourceConfig = z.infer<typeof SourceConfigSchema>;

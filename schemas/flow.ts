@@ -131,3 +131,11 @@ export function emptyFlow(format: string): Flow {
     extra: {},
   };
 }
+
+/**
+ * Sets `flow.extra[key]`. Keys come from logs (JSON keys, ztunnel fields), so `__proto__` is a
+ * possible key: plain assignment would set the prototype instead and lose the value.
+ */
+export function setExtra(extra: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(extra, key, { value, enumerable: true, writable: true, configurable: true });
+}

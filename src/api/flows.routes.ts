@@ -1,15 +1,56 @@
-/** GET /api/v1/flows: flows in time order, filtered, cursor-paginated. */
-import { Router } from 'express';
-import { FlowsQuerySchema } from '../../schemas/api.js';
-import { queryFlows } from '../store/flows.query.js';
+/**
+ * Flows: the filtered, cursor-paginated list (and its ndjson/csv export), one flow by id, and
+ * every hop of one request.
+ */
+import {
+  FlowIdParamsSchema, FlowsQuerySchema, RequestHopSchema, RequestHopsPageSchema, RequestParamsSchema, RequestQuerySchema,
+  StoredFlowSchema, pageOf,
+} from '../../schemas/api.js';
+import { flowRows, getFlow, queryFlows, queryRequestHops, requestExists, requestHopRows } from '../store/flows.query.js';
 import type { Store } from '../store/store.js';
-import { validateQuery } from './problem.js';
+import { csvColumns } from './csv.js';
+import { streamExport } from './export.js';
+import { problem } from './problem.js';
+import { route, type RouteSpec } from './route-spec.js';
 
-export function flowsRoutes(store: Store): Router {
-  const router = Router();
-  router.get('/flows', (req, res) => {
-    const q = validateQuery(FlowsQuerySchema, req.query);
-    res.json(queryFlows(store, q));
-  });
-  return router;
+const EXPORTS = ['application/x-ndjson', 'text/csv'];
+const flowColumns = csvColumns(StoredFlowSchema);
+const hopColumns = csvColumns(RequestHopSchema);
+
+/** The flow routes over `store`. */
+export function flowsRoutes(store: Store): RouteSpec[] {
+  return [
+    route({
+      method: 'get', path: '/api/v1/flows', access: 'read', query: FlowsQuerySchema,
+      summary: 'Flows in time order, filtered; one page, or every match as ndjson/csv.',
+      response: pageOf(StoredFlowSchema), produces: EXPORTS,
+      handle: ({ res, query }) => (query.format === 'ndjson' || query.format === 'csv'
+        ? streamExport(res, { format: query.format, name: 'flows', columns: flowColumns, rows: (after) => flowRows(store, query, after), after: query.cursor, limit: query.limit }).then(() => undefined)
+        : queryFlows(store, query)),
+    }),
+    route({
+      method: 'get', path: '/api/v1/flows/{id}', access: 'read', params: FlowIdParamsSchema,
+      summary: 'One flow by id.', response: StoredFlowSchema,
+      handle: ({ params }) => {
+        const flow = getFlow(store, params.id);
+        if (!flow) throw problem(404, 'Not Found', `no flow with id ${params.id}`);
+        return flow;
+      },
+    }),
+    route({
+      method: 'get', path: '/api/v1/requests/{request_id}', access: 'read', params: RequestParamsSchema, query: RequestQuerySchema,
+      summary: 'Every hop of one request (flows sharing its x-request-id) in time order, with both sides\' principals and TLS facts.',
+      response: RequestHopsPageSchema, produces: EXPORTS,
+      handle: ({ res, params, query }) => {
+        if (query.format === 'ndjson' || query.format === 'csv') {
+          if (!requestExists(store, params.request_id)) throw problem(404, 'Not Found', 'no flow carries this request id');
+          return streamExport(res, { format: query.format, name: 'request', columns: hopColumns, rows: (after) => requestHopRows(store, params.request_id, after), after: query.cursor, limit: query.limit })
+            .then(() => undefined);
+        }
+        const page = queryRequestHops(store, params.request_id, query);
+        if (!page) throw problem(404, 'Not Found', 'no flow carries this request id');
+        return page;
+      },
+    }),
+  ];
 }

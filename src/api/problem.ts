@@ -1,6 +1,6 @@
 /**
- * Problem details (RFC 9457) for API errors, and the helper that validates a request's query
- * against a zod schema and turns every issue into a named parameter error.
+ * Problem details (RFC 9457) for API errors, and the helpers that validate a request's query
+ * and path parameters against zod schemas, turning every issue into a named parameter error.
  */
 import type { Response } from 'express';
 import type { z } from 'zod';
@@ -8,15 +8,20 @@ import type { Problem } from '../../schemas/api.js';
 
 /** An error the API answers with a problem+json body. */
 export class ProblemError extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(readonly problem: Problem, readonly headers: Record<string, string> = {}) {
     super(problem.detail);
     this.name = 'ProblemError';
   }
 }
 
 /** Sends `problem` as application/problem+json. */
-export function sendProblem(res: Response, problem: Problem): void {
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+  res.status(problem.status).set(headers).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** A problem without parameter details (404, 401, 429, ...). */
+export function problem(status: number, title: string, detail: string): ProblemError {
+  return new ProblemError({ type: 'about:blank', title, status, detail });
 }
 
 /** Parses `input` with `schema`, or throws a 400 problem naming each offending parameter. */
@@ -37,3 +42,6 @@ export function validateQuery<S extends z.ZodType>(schema: S, input: unknown): z
     errors,
   });
 }
+
+/** Path parameters are validated like query parameters (same 400 shape). */
+export const validateParams = validateQuery;

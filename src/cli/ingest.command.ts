@@ -6,6 +6,7 @@ import type { LineFormat } from '../pipeline/contracts.js';
 import { ingestStream, type IngestStats } from '../pipeline/ingest-stream.js';
 import { Store } from '../store/store.js';
 import { openDatabase } from '../store/db.js';
+import { registerRollups } from '../store/rollups.js';
 import { openInput } from './input.js';
 
 export async function ingestCommand(file: string | undefined, dbFile: string, format: LineFormat, err: NodeJS.WriteStream = process.stderr): Promise<IngestStats> {
@@ -13,6 +14,7 @@ export async function ingestCommand(file: string | undefined, dbFile: string, fo
   const db = openDatabase(dbFile);
   try {
     const store = new Store(db);
+    registerRollups(store);
     let last = 0;
     const tty = err.isTTY === true;
     const stats = await ingestStream(store, input.stream, {

@@ -3,6 +3,7 @@
  * HTTP server to one, resolving once it listens.
  */
 import type http from 'node:http';
+import type https from 'node:https';
 import { MeshtrailError } from '../errors.js';
 
 /** A parsed listen address. */
@@ -16,7 +17,7 @@ export function parseListen(text: string): ListenAddress {
 }
 
 /** Listens on `addr`; resolves with the bound port (useful with port 0). */
-export function listen(server: http.Server, addr: ListenAddress): Promise<number> {
+export function listen(server: http.Server | https.Server, addr: ListenAddress): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(new MeshtrailError('ERR_USAGE', `cannot listen on ${addr.host}:${addr.port}: ${err.message}`, { cause: err })));
     server.listen(addr.port, addr.host, () => {
@@ -27,6 +28,6 @@ export function listen(server: http.Server, addr: ListenAddress): Promise<number
 }
 
 /** The URL of a bound address. */
-export function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+export function urlOf(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -3,19 +3,22 @@
  * Binds to 127.0.0.1 unless told otherwise: the API exposes evidence and must not be reachable
  * from the network by accident.
  */
-import http from 'node:http';
-import { createApp } from '../api/app.js';
+import { MeshtrailError } from '../errors.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { Store } from '../store/store.js';
+import { composeApi } from './compose-api.js';
 import { listen, parseListen, urlOf } from './listen.js';
 
 /** A running API server. */
 export interface RunningServer { url: string; close(): Promise<void> }
 
-export async function startServer(db: Db, listenText: string): Promise<RunningServer> {
+export async function startServer(db: Db, listenText: string, databaseFile: string): Promise<RunningServer> {
   const addr = parseListen(listenText);
-  const app = createApp({ store: new Store(db) });
-  const server = http.createServer(app);
+  const loopback = addr.host === 'localhost' || addr.host === '::1' || /^127\./.test(addr.host);
+  // `serve` has no token configuration: it refuses to expose an unauthenticated API to the
+  // network. Use `meshtrail run` with api.tokens for that.
+  if (!loopback) throw new MeshtrailError('ERR_USAGE', `serve only listens on loopback addresses (${addr.host} given); use \`meshtrail run\` with api.tokens to expose the API`);
+  const server = composeApi({ store: new Store(db), databaseFile });
   const port = await listen(server, addr);
   return {
     url: urlOf(addr.host, port),
@@ -41,7 +44,7 @@ export function tryUrls(url: string): string {
 export async function serveCommand(dbFile: string, listenText: string): Promise<RunningServer & { db: Db }> {
   const db = openDatabase(dbFile);
   try {
-    const server = await startServer(db, listenText);
+    const server = await startServer(db, listenText, dbFile);
     return { ...server, db };
   } catch (err) {
     db.close();

@@ -124,31 +124,79 @@ export function toServiceTime(value: unknown): { value: number | null; raw: stri
 export function toStartTime(field: string, value: unknown): string | null {
   if (isAbsent(value)) return null;
   // Envoy's default START_TIME is already canonical; skip the ~1 µs Date round trip for it.
-  if (typeof value === 'string' && isCanonicalIso(value)) return value;
-  if (typeof value === 'string' || typeof value === 'number') {
-    const d = new Date(value);
-    const t = d.getTime();
-    if (!Number.isNaN(t)) {
-      const iso = d.toISOString();
+  if (typeof value === 'string' && isCanonicalIso(value) && validCalendar(value)) return value;
+  if (typeof value === 'string') {
+    const t = parseIsoStrict(value);
+    if (t !== null) {
+      const iso = new Date(t).toISOString();
       if (iso.length === 24) return iso;
     }
+  } else if (typeof value === 'number' && Number.isFinite(value)) {
+    // Epoch milliseconds (JSON formats that log %START_TIME(%s%3f)%-style numbers).
+    const d = new Date(value);
+    if (!Number.isNaN(d.getTime()) && d.toISOString().length === 24) return d.toISOString();
   }
   throw new FieldError(field, value, 'an ISO-8601 timestamp');
 }
 
+const ISO = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether y-m-d h:m:s are real calendar values (no Feb 30, no hour 24): Date would roll them over. */
+function calendarOk(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60) return false;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return d <= (mo === 2 && leap ? 29 : DAYS[mo - 1]!);
+}
+
+function validCalendar(iso: string): boolean {
+  return calendarOk(+iso.slice(0, 4), +iso.slice(5, 7), +iso.slice(8, 10), +iso.slice(11, 13), +iso.slice(14, 16), +iso.slice(17, 19));
+}
+
+/**
+ * Parses an ISO-8601 date-time strictly: the calendar fields must exist (Date.parse would turn
+ * Feb 30 into Mar 2, or accept "1 2 3"), and a missing zone means UTC, as Envoy logs in UTC.
+ * Returns epoch ms or null.
+ */
+export function parseIsoStrict(text: string): number | null {
+  const m = ISO.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h, mi] = [+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!];
+  const s = m[6] === undefined ? 0 : +m[6];
+  if (!calendarOk(y, mo, d, h, mi, s)) return null;
+  const ms = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
+  let offset = 0;
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const zm = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    const zh = +zm[2]!;
+    const zmin = zm[3] === undefined ? 0 : +zm[3];
+    if (zh > 23 || zmin > 59) return null;
+    offset = (zm[1] === '-' ? -1 : 1) * (zh * 60 + zmin) * 60_000;
+  }
+  return Date.UTC(y, mo - 1, d, h, mi, Math.min(s, 59), ms) - offset;
+}
+
 /** RESPONSE_FLAGS -> array: "-" -> [], "UH,URX" -> ["UH", "URX"]; JSON may also give an array. */
+const FLAG = /^[A-Za-z0-9_]{1,64}$/;
+
 export function toFlags(field: string, value: unknown): string[] {
   if (isAbsent(value)) return [];
+  // Envoy flags are short codes (UH, URX) or, in newer versions, CamelCase names: a flag holding
+  // anything else is not a flag, and a comma inside one would not survive storage as a list.
   if (typeof value === 'string') {
-    if (value.indexOf(',') < 0) return [value];
-    const out: string[] = [];
-    for (const f of value.split(',')) if (f !== '' && f !== '-') out.push(f);
-    return out;
+    if (value.indexOf(',') < 0) {
+      if (FLAG.test(value)) return [value];
+    } else {
+      const out: string[] = [];
+      for (const f of value.split(',')) if (f !== '' && f !== '-') out.push(f);
+      if (out.every((f) => FLAG.test(f))) return out;
+    }
+  } else if (Array.isArray(value) && value.every((f) => typeof f === 'string')) {
+    const out = (value as string[]).filter((f) => f !== '' && f !== '-');
+    if (out.every((f) => FLAG.test(f))) return out;
   }
-  if (Array.isArray(value) && value.every((f) => typeof f === 'string')) {
-    return (value as string[]).filter((f) => f !== '' && f !== '-');
-  }
-  throw new FieldError(field, value, 'a comma-separated flag list');
+  throw new FieldError(field, value, 'a comma-separated list of Envoy response flags');
 }
 
 /** Renders a leftover JSON value as the string `flow.extra` keeps; null when it is absent. */
@@ -195,3 +243,29 @@ export function isCanonicalIso(v: string): boolean {
   return h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 59;
 }
 
+
+/**
+ * In how many ways `k` field boundaries can be placed on the `" "` sequences of `s[from, to)`
+ * (capped at 2). Envoy does not escape quotes, so in a TEXT line every boundary between two
+ * quoted fields is a `" "` (closing quote, space, opening quote); two boundaries cannot share a
+ * quote. When a client-controlled value holds a quote next to a space, the line may have more
+ * than one reading (which field absorbed the quote cannot be known): the caller quarantines it.
+ */
+export function quoteBoundaryReadings(s: string, k: number, from = 0, to = s.length): number {
+  const at: number[] = [];
+  for (let i = s.indexOf('" "', from); i >= 0 && i + 3 <= to; i = s.indexOf('" "', i + 1)) at.push(i);
+  if (k === 0) return 1;
+  // chains[m][j]: readings of m+1 boundaries ending at at[j], capped at 2.
+  let prev = at.map(() => 1);
+  for (let m = 1; m < k; m++) {
+    const next = at.map(() => 0);
+    let acc = 0;
+    let p = 0;
+    for (let j = 0; j < at.length; j++) {
+      while (p < j && at[p]! + 3 <= at[j]!) acc = Math.min(2, acc + prev[p++]!);
+      next[j] = acc;
+    }
+    prev = next;
+  }
+  return Math.min(2, prev.reduce((a, b) => a + b, 0));
+}

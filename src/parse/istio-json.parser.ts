@@ -13,7 +13,7 @@
  * keys such as `downstream_peer_uri_san` before the rest goes to `extra`.
  */
 import { applyOperatorKeys } from './operators.js';
-import { ACCESS_LOG_KEYS, emptyFlow, type Flow } from '../../schemas/flow.js';
+import { ACCESS_LOG_KEYS, emptyFlow, setExtra, type Flow } from '../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../pipeline/contracts.js';
 import { parseJsonObject } from '../decode/json-object.js';
 import { FieldError, toCount, toExtraText, toFlags, toMillis, toServiceTime, toStartTime, toText } from './fields.js';
@@ -73,7 +73,7 @@ export function setAccessLogKey(flow: Flow, key: AccessLogKey, value: unknown): 
 export function keepLeftovers(record: Record<string, unknown>, keys: readonly string[], flow: Flow): void {
   for (const key of keys) {
     const text = toExtraText(record[key]);
-    if (text !== null) flow.extra[key] = text;
+    if (text !== null) setExtra(flow.extra, key, text);
   }
 }
 

@@ -31,7 +31,7 @@
  */
 import { emptyFlow, type Flow } from '../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../pipeline/contracts.js';
-import { FieldError, toCount, toFlags, toMillis, toServiceTime, toStartTime, toText } from './fields.js';
+import { quoteBoundaryReadings, FieldError, toCount, toFlags, toMillis, toServiceTime, toStartTime, toText } from './fields.js';
 
 /** Format names this parser reports in `flow.format`, one per layout. */
 export const ISTIO_TEXT_FORMATS = [
@@ -119,6 +119,7 @@ export function parseIstioText(line: string): ParseOutcome {
     end = sp;
   }
   tail.reverse();
+  const rightEnd = end;
   const rightQuoted: string[] = [];
   for (let k = 0; k < 3; k++) {
     if (line.charCodeAt(end - 1) !== QUOTE) {
@@ -161,6 +162,16 @@ export function parseIstioText(line: string): ParseOutcome {
     return failure('no "BYTES_RECEIVED BYTES_SENT DURATION SERVICE_TIME "X-FORWARDED-FOR" "USER-AGENT"" run after RESPONSE_FLAGS');
   }
   const userAgent = line.slice(p + 1, uaClose);
+  // Envoy does not escape quotes. "XFF" "UA" "REQUEST_ID" "AUTHORITY" "UPSTREAM_HOST" has four
+  // `" "` boundaries; when a client-controlled header held a quote next to a space, they may be
+  // placeable in more than one way, and which field absorbed the quote cannot be known. Guessing
+  // would let a client forge, e.g., another request's id, so the line is quarantined instead.
+  // Candidates run from the first character of the X-Forwarded-For value (its opening quote cannot
+  // close a field) to the closing quote of UPSTREAM_HOST (which cannot open one).
+  const xffValueStart = p - 2 - left[xffIndex]!.value.length;
+  if (quoteBoundaryReadings(line, 4, xffValueStart, rightEnd - 1) !== 1) {
+    return { ok: false, reason: 'ambiguous_fields', detail: 'a quoted header value contains `" "`: the fields between X-FORWARDED-FOR and REQUEST_ID cannot be told apart unambiguously' };
+  }
   const mid = left.slice(0, xffIndex - 4);
   let shape = '';
   for (const tok of mid) shape += tok.quoted ? 'q' : 'b';

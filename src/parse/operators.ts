@@ -18,7 +18,7 @@
  *   verdict depends on that difference (see `src/enrich/mtls-verdict.ts`): an empty
  *   `downstream_peer_uri_san` is a fact, an absent one is not.
  */
-import { ACCESS_LOG_KEYS, type Flow } from '../../schemas/flow.js';
+import { ACCESS_LOG_KEYS, setExtra, type Flow } from '../../schemas/flow.js';
 import { FieldError, toCount, toFlags, toMillis, toServiceTime, toStartTime, toText } from './fields.js';
 
 /** A flow column an operator can fill: one of Istio's access-log keys. */
@@ -135,7 +135,7 @@ export function extraKey(op: Operator): string {
 export function applyOperatorValue(flow: Flow, op: Operator, value: unknown): void {
   const field = operatorField(op);
   if (field === null) {
-    flow.extra[extraKey(op)] = extraText(value);
+    setExtra(flow.extra, extraKey(op), extraText(value));
     return;
   }
   switch (field) {

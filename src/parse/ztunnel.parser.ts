@@ -24,7 +24,7 @@
  *   `dst.cluster`, `dst.hbone_addr` and unknown keys go to `extra` under their own names.
  * `reporter.kind` is `ztunnel`. A line without `src.addr` and `dst.addr` is not an access log.
  */
-import { emptyFlow } from '../../schemas/flow.js';
+import { emptyFlow, setExtra } from '../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../pipeline/contracts.js';
 import { FieldError, preview, toCount, toStartTime } from './fields.js';
 
@@ -109,7 +109,7 @@ export function ztunnelFlow(fields: ReadonlyMap<string, unknown>, meta: ZtunnelM
           break;
         }
         case 'error': flow.response_code_details = v; break;
-        default: flow.extra[key] = v;
+        default: setExtra(flow.extra, key, v);
       }
     }
     const hbone = flow.extra['dst.hbone_addr'];
@@ -155,21 +155,28 @@ function readQuoted(s: string, i: number): { text: string; end: number } | null 
   return null;
 }
 
+const WS = /\s/;
+
 /** Parses `k=v k="quoted" ...` into an ordered map; null when a quoted value is unterminated. */
 export function parseKeyValues(s: string): Map<string, string> | null {
   const out = new Map<string, string>();
+  const unparsed: string[] = [];
   let i = 0;
   while (i < s.length) {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
+    while (i < s.length && WS.test(s[i]!)) i++;
     if (i >= s.length) break;
-    const eq = s.indexOf('=', i);
-    const ws = s.slice(i).search(/\s/);
-    if (eq < 0 || (ws >= 0 && i + ws < eq)) {
+    // Scan only to the end of this word: searching the whole rest of the line for "=" and
+    // whitespace on every word made hostile lines of bare words quadratic.
+    let wordEnd = i;
+    let eq = -1;
+    while (wordEnd < s.length && !WS.test(s[wordEnd]!)) {
+      if (eq < 0 && s.charCodeAt(wordEnd) === 61 /* = */) eq = wordEnd;
+      wordEnd++;
+    }
+    if (eq < 0) {
       // A bare word without "=" (a wrapped or pasted tail): keep it rather than fail the line.
-      const end = ws < 0 ? s.length : i + ws;
-      const prev = out.get('unparsed');
-      out.set('unparsed', prev === undefined ? s.slice(i, end) : `${prev} ${s.slice(i, end)}`);
-      i = end;
+      unparsed.push(s.slice(i, wordEnd));
+      i = wordEnd;
       continue;
     }
     const key = s.slice(i, eq);
@@ -181,11 +188,12 @@ export function parseKeyValues(s: string): Map<string, string> | null {
       i = q.end;
     } else {
       let j = i;
-      while (j < s.length && !/\s/.test(s[j]!)) j++;
+      while (j < s.length && !WS.test(s[j]!)) j++;
       out.set(key, s.slice(i, j));
       i = j;
     }
   }
+  if (unparsed.length) out.set('unparsed', unparsed.join(' '));
   return out;
 }
 

@@ -9,7 +9,7 @@
  * Istio's default key set entirely, so nothing else is assumed. A missing key (Istio's
  * `omitEmptyValues`) leaves the value unknown; JSON null counts as Envoy's "-".
  */
-import { emptyFlow } from '../../../schemas/flow.js';
+import { emptyFlow, setExtra } from '../../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../../pipeline/contracts.js';
 import { MeshtrailError } from '../../errors.js';
 import { parseJsonObject } from '../../decode/json-object.js';
@@ -57,7 +57,7 @@ export function compileLabels(labels: Record<string, string>, options: LabelsOpt
         if (op) applyOperatorValue(flow, op, record[key]);
         else {
           const text = toExtraText(record[key]);
-          if (text !== null) flow.extra[key] = text;
+          if (text !== null) setExtra(flow.extra, key, text);
         }
       }
     } catch (err) {

@@ -16,7 +16,7 @@
 import { emptyFlow } from '../../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../../pipeline/contracts.js';
 import { MeshtrailError } from '../../errors.js';
-import { FieldError } from '../fields.js';
+import { FieldError, quoteBoundaryReadings } from '../fields.js';
 import { applyOperatorValue, operatorField, type Operator } from '../operators.js';
 import { tokenizeTemplate } from './tokenize.js';
 
@@ -77,6 +77,27 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
   const operators = [...new Set(fields.map((f) => f.op.text))];
   const carried = new Set(operators);
 
+  // Runs of quoted fields separated by exactly `" "` ("%A%" "%B%" "%C%"): inside a run, Envoy's
+  // unescaped quotes can make the boundaries placeable in more than one way.
+  const runs: [number, number][] = [];
+  {
+    const litAfter = (i: number) => fields[i]!.next;
+    const quotedBefore = (i: number) => (i === 0 ? prefix : fields[i - 1]!.next ?? '').endsWith('"');
+    let i = 0;
+    while (i < fields.length) {
+      let j = i;
+      while (j + 1 < fields.length && litAfter(j) === '" "') j++;
+      if (j > i && quotedBefore(i) && (litAfter(j) ?? '').startsWith('"')) runs.push([i, j]);
+      i = j + 1;
+    }
+  }
+  const ambiguous = (line: string, values: string[], starts: number[]): boolean => {
+    for (const [i, j] of runs) {
+      if (quoteBoundaryReadings(line, j - i, starts[i]!, starts[j]! + values[j]!.length) !== 1) return true;
+    }
+    return false;
+  };
+  let lastStarts: number[] = [];
   const match = (line: string): string[] | null => {
     if (!line.startsWith(prefix)) return null;
     return split(line, true) ?? split(line, false);
@@ -84,6 +105,7 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
 
   const split = (line: string, strict: boolean): string[] | null => {
     const values: string[] = [];
+    const starts: number[] = [];
     let steps = 0;
     const step = (i: number, pos: number): boolean => {
       if (++steps > MAX_STEPS) return false;
@@ -94,6 +116,7 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
         const v = line.slice(pos);
         if (!accepts(v)) return false;
         values[i] = v;
+        starts[i] = pos;
         return true;
       }
       if (last) {
@@ -102,6 +125,7 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
         const v = line.slice(pos, end);
         if (!accepts(v)) return false;
         values[i] = v;
+        starts[i] = pos;
         return true;
       }
       for (let at = line.indexOf(f.next, pos); at >= 0; at = line.indexOf(f.next, at + 1)) {
@@ -109,13 +133,16 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
         const v = line.slice(pos, at);
         if (accepts(v)) {
           values[i] = v;
+          starts[i] = pos;
           if (step(i + 1, at + f.next.length)) return true;
         }
         if (steps > MAX_STEPS) return false;
       }
       return false;
     };
-    return step(0, prefix.length) ? values : null;
+    if (!step(0, prefix.length)) return null;
+    lastStarts = starts;
+    return values;
   };
 
   const parse = (raw: string): ParseOutcome => {
@@ -123,6 +150,13 @@ export function compileTemplate(template: string, options: CompileOptions = {}):
     const values = match(line);
     if (values === null) {
       return { ok: false, reason: 'template_mismatch', detail: `${name}: line does not match the access-log format (first operator %${fields[0]!.op.text}%)` };
+    }
+    // Envoy does not escape quotes: a line with more `" "` boundaries than the format's literals
+    // have means a client-controlled value held a quote next to a space, and the split is one
+    // reading among several. Quarantine rather than guess which field
+    // absorbed it (a guess lets a client forge, e.g., another request's id).
+    if (ambiguous(line, values, lastStarts)) {
+      return { ok: false, reason: 'ambiguous_fields', detail: `${name}: a value contains \`" "\`; the line has more than one reading` };
     }
     const flow = emptyFlow(name);
     try {

@@ -89,15 +89,20 @@ t.test(':Z truncates on render; the parser keeps what Envoy printed', async (t) 
   t.equal(r.ok && r.flow.extra['REQ(X-TENANT-ID)'], 'acme');
 });
 
-t.test('a quoted User-Agent that contains the delimiter is split by backtracking', async (t) => {
+t.test('a quoted value that contains the delimiter makes the line ambiguous: quarantined, not guessed', async (t) => {
   const p = compileTemplate(ISTIO_124);
   const f = sampleFlow('envoy-template');
   f.user_agent = 'weird" "agent';
   const r = p.parse(renderTemplate(ISTIO_124, f));
-  t.ok(r.ok);
-  if (r.ok) {
-    t.equal(r.flow.user_agent, 'weird" "agent');
-    t.equal(r.flow.request_id, f.request_id);
+  t.notOk(r.ok);
+  if (!r.ok) t.equal(r.reason, 'ambiguous_fields');
+  // A lone quote (no space beside it) leaves one reading: kept verbatim.
+  f.user_agent = 'weird"agent';
+  const ok = p.parse(renderTemplate(ISTIO_124, f));
+  t.ok(ok.ok);
+  if (ok.ok) {
+    t.equal(ok.flow.user_agent, 'weird"agent');
+    t.equal(ok.flow.request_id, f.request_id);
   }
 });
 

@@ -1,0 +1,75 @@
+/**
+ * Rollups: per-minute and per-hour aggregates per edge, and the identities seen (tables in
+ * migrations/0002_rollups.sql). They are maintained by a {@link BatchHook}, inside the batch's
+ * transaction, so a rollup never counts a flow that was not committed and never misses one that
+ * was: both commit or neither does.
+ *
+ * The hook does not trust its `written` list alone: it rolls up every flow whose id is above the
+ * stored watermark (`rollup_state.last_flow_id`), so flows written by a process that ran without
+ * the hook are counted by the next batch that has it. Flow ids only grow (rows are appended by
+ * the one writer), which is what makes the watermark sound.
+ */
+import type { Db } from './db.js';
+import type { BatchHook, Store } from './store.js';
+
+const ERROR = 'CASE WHEN f.response_code >= 500 OR (f.response_code = 0 AND f.response_flags_id IS NOT NULL) THEN 1 ELSE 0 END';
+
+const edgeUpsert = (table: 'edge_rollup_minute' | 'edge_rollup_hour', width: number): string => `
+  INSERT INTO ${table} (bucket, source_principal_id, source_namespace_id, destination_service_id, destination_namespace_id,
+    destination_port, direction, reporter_kind, requests, errors, mtls, plaintext, bytes, first_seen, last_seen)
+  SELECT f.ts - f.ts % ${width}, coalesce(f.source_principal_id, 0), coalesce(f.source_namespace_id, 0),
+    coalesce(f.destination_service_id, 0), coalesce(f.destination_namespace_id, 0), coalesce(f.destination_port, -1),
+    coalesce(f.direction, 0), coalesce(json_extract(r.value, '$.kind'), 'unknown'),
+    count(*), sum(${ERROR}), sum(CASE WHEN f.mtls = 1 THEN 1 ELSE 0 END), sum(CASE WHEN f.mtls = 0 THEN 1 ELSE 0 END),
+    sum(coalesce(f.bytes_received, 0) + coalesce(f.bytes_sent, 0)), min(f.ts), max(f.ts)
+  FROM flows f JOIN strings r ON r.id = f.reporter_id
+  WHERE f.id > ? AND f.id <= ?
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  ON CONFLICT (bucket, source_principal_id, source_namespace_id, destination_service_id, destination_namespace_id,
+    destination_port, direction, reporter_kind) DO UPDATE SET
+    requests = requests + excluded.requests, errors = errors + excluded.errors, mtls = mtls + excluded.mtls,
+    plaintext = plaintext + excluded.plaintext, bytes = bytes + excluded.bytes,
+    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
+
+const principalUpsert = (side: 'source' | 'destination'): string => `
+  INSERT INTO principal_rollup (principal_id, namespace_id, as_source, as_destination, first_seen, last_seen)
+  SELECT f.${side}_principal_id, coalesce(f.${side}_namespace_id, 0),
+    ${side === 'source' ? 'count(*), 0' : '0, count(*)'}, min(f.ts), max(f.ts)
+  FROM flows f
+  WHERE f.id > ? AND f.id <= ? AND f.${side}_principal_id IS NOT NULL
+  GROUP BY 1, 2
+  ON CONFLICT (principal_id, namespace_id) DO UPDATE SET
+    as_source = as_source + excluded.as_source, as_destination = as_destination + excluded.as_destination,
+    first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`;
+
+/** Creates the rollup hook for `db` (statements prepared once, here). */
+export function rollupHook(db: Db): BatchHook {
+  const watermark = db.prepare<[], { last_flow_id: number }>("SELECT last_flow_id FROM rollup_state WHERE name = 'flows'");
+  const maxId = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM flows');
+  const setWatermark = db.prepare<[number]>("INSERT INTO rollup_state (name, last_flow_id) VALUES ('flows', ?) ON CONFLICT (name) DO UPDATE SET last_flow_id = excluded.last_flow_id");
+  const upserts = [
+    db.prepare(edgeUpsert('edge_rollup_minute', 60_000)),
+    db.prepare(edgeUpsert('edge_rollup_hour', 3_600_000)),
+    db.prepare(principalUpsert('source')),
+    db.prepare(principalUpsert('destination')),
+  ];
+  return () => {
+    const last = watermark.get()?.last_flow_id ?? 0;
+    const max = maxId.get()?.id ?? 0;
+    if (max <= last) return;
+    for (const s of upserts) s.run(last, max);
+    setWatermark.run(max);
+  };
+}
+
+const registered = new WeakSet<Store>();
+
+/**
+ * Registers the rollup hook on `store` (idempotent). Call it wherever a Store that writes flows
+ * is created, before the first batch.
+ */
+export function registerRollups(store: Store): void {
+  if (registered.has(store)) return;
+  registered.add(store);
+  store.addHook(rollupHook(store.db));
+}
