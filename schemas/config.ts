@@ -14,7 +14,14 @@ const listen = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080')
   .describe('Address the API listens on. Default 127.0.0.1:8080: not reachable from the network unless changed.');
 
-const format = z.enum(LINE_FORMATS).default('auto').describe('Line format; auto detects per line.');
+const format = z
+  .union([
+    z.enum(LINE_FORMATS),
+    z.object({ text: z.string().min(1).describe('The accessLogFormat / Telemetry logFormat.text template the proxies use.') }).strict(),
+    z.object({ labels: z.record(z.string(), z.string()).describe('The Telemetry logFormat.labels map (key -> %OPERATOR%).') }).strict(),
+  ])
+  .default('auto')
+  .describe('Line format: auto (detected per line), istio-text, istio-json, or the custom format the proxies were configured with; a custom format is tried first, the built-in ones after it.');
 
 const batching = {
   batch_max_records: z.number().int().min(1).max(100_000).default(2000).describe('Records per store transaction.'),

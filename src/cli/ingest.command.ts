@@ -2,14 +2,14 @@
  * `meshtrail ingest`: stores every line of a file (or stdin) as a flow or a quarantined record.
  * Safe to repeat: lines already stored are recognised by position and counted, not duplicated.
  */
-import type { LineFormat } from '../pipeline/contracts.js';
+import type { LineFormat, LineParser } from '../pipeline/contracts.js';
 import { ingestStream, type IngestStats } from '../pipeline/ingest-stream.js';
 import { Store } from '../store/store.js';
 import { openDatabase } from '../store/db.js';
 import { registerRollups } from '../store/rollups.js';
 import { openInput } from './input.js';
 
-export async function ingestCommand(file: string | undefined, dbFile: string, format: LineFormat, err: NodeJS.WriteStream = process.stderr): Promise<IngestStats> {
+export async function ingestCommand(file: string | undefined, dbFile: string, format: LineFormat, err: NodeJS.WriteStream = process.stderr, parsers?: LineParser[]): Promise<IngestStats> {
   const input = openInput(file);
   const db = openDatabase(dbFile);
   try {
@@ -19,6 +19,7 @@ export async function ingestCommand(file: string | undefined, dbFile: string, fo
     const tty = err.isTTY === true;
     const stats = await ingestStream(store, input.stream, {
       format,
+      parsers,
       label: input.label,
       onProgress: (s) => {
         const now = Date.now();

@@ -6,13 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MeshtrailError } from '../errors.js';
-import { LINE_FORMATS, type LineFormat } from '../pipeline/contracts.js';
+import { LINE_FORMATS, type LineFormat, type LineParser } from '../pipeline/contracts.js';
 import { prepareDemo } from './demo.command.js';
 import { generateCommand } from './generate.command.js';
 import { ingestCommand, summary } from './ingest.command.js';
 import { parseCommand } from './parse.command.js';
 import { startRun } from './run.command.js';
-import { doctorCommand, parseDoctorArgs } from './doctor.command.js';
+import { doctorCommand, loadFormatTemplate, parseDoctorArgs } from './doctor.command.js';
+import { registeredParsers } from '../parse/registry.js';
 import { mtlsReportCommand, verifyReportCommand } from './report.command.js';
 import { serveCommand, tryUrls } from './serve.command.js';
 
@@ -47,6 +48,12 @@ function args(argv: string[], options: NonNullable<NonNullable<Parameters<typeof
   } catch (cause) {
     throw new MeshtrailError('ERR_USAGE', `${(cause as Error).message}\n\n${USAGE}`, { cause });
   }
+}
+
+/** The detection list with a user's accessLogFormat template (or labels map) tried first. */
+function templateParsers(file: unknown): LineParser[] | undefined {
+  if (typeof file !== 'string') return undefined;
+  return [loadFormatTemplate(file), ...registeredParsers()];
 }
 
 /** Parses an ISO-8601 time with a zone, or epoch milliseconds. */
@@ -88,15 +95,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'parse': {
-      const a = args(rest, { format: { type: 'string' } });
-      await parseCommand(a.positionals[0], formatOf(a.values.format as string | undefined));
+      const a = args(rest, { format: { type: 'string' }, 'format-template': { type: 'string' } });
+      await parseCommand(a.positionals[0], formatOf(a.values.format as string | undefined), process.stdout, templateParsers(a.values['format-template']));
       return 0;
     }
     case 'ingest': {
-      const a = args(rest, { db: { type: 'string' }, format: { type: 'string' } });
+      const a = args(rest, { db: { type: 'string' }, format: { type: 'string' }, 'format-template': { type: 'string' } });
       if (a.positionals.length !== 1) throw new MeshtrailError('ERR_USAGE', `ingest takes one input (a file or -)\n\n${USAGE}`);
       const db = (a.values.db as string | undefined) ?? DEFAULT_DB;
-      const stats = await ingestCommand(a.positionals[0], db, formatOf(a.values.format as string | undefined));
+      const stats = await ingestCommand(a.positionals[0], db, formatOf(a.values.format as string | undefined), process.stderr, templateParsers(a.values['format-template']));
       console.log(summary(stats, db));
       return 0;
     }

@@ -4,12 +4,12 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { LineFormat } from '../pipeline/contracts.js';
+import type { LineFormat, LineParser } from '../pipeline/contracts.js';
 import { recordFor } from '../pipeline/ingest-stream.js';
 import { LineSplitter } from '../sources/line-splitter.js';
 import { openInput } from './input.js';
 
-export async function parseCommand(file: string | undefined, format: LineFormat, out: Writable = process.stdout): Promise<void> {
+export async function parseCommand(file: string | undefined, format: LineFormat, out: Writable = process.stdout, parsers?: LineParser[]): Promise<void> {
   const { stream } = openInput(file);
   const splitter = new LineSplitter();
   let buffer = '';
@@ -22,7 +22,7 @@ export async function parseCommand(file: string | undefined, format: LineFormat,
   const handle = async (lines: ReturnType<LineSplitter['push']>) => {
     for (const line of lines) {
       if (line.oversize === undefined && line.bytes.toString('utf8').trim() === '') continue;
-      const r = recordFor(line, 'parse', { format });
+      const r = recordFor(line, 'parse', { format, parsers });
       buffer += JSON.stringify(r.outcome.ok ? r.outcome.flow : { error: { line: line.lineNo, reason: r.outcome.reason, detail: r.outcome.detail } }) + '\n';
       await write(false);
     }

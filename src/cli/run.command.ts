@@ -11,7 +11,9 @@ import type { Config, SourceConfig } from '../../schemas/config.js';
 import type { PolicySet } from '../../schemas/istio-policy.js';
 import { MeshtrailError } from '../errors.js';
 import { createBatchHandler } from '../pipeline/runner.js';
-import type { Source } from '../pipeline/contracts.js';
+import type { LineFormat, LineParser, Source } from '../pipeline/contracts.js';
+import { compileLabels, compileTemplate } from '../parse/template/index.js';
+import { registeredParsers } from '../parse/registry.js';
 import { loadPolicies } from '../policy/load.js';
 import { createSinkDispatcher } from '../sinks/factory.js';
 import type { SinkDispatcher } from '../sinks/dispatcher.js';
@@ -36,6 +38,17 @@ export interface Running {
 }
 
 const sourceName = (c: SourceConfig): string => c.name ?? (c.type === 'file' ? `file:${c.path}` : `kafka:${c.group_id}`);
+
+/** The runner's format options for a source: a custom template is compiled once and tried first. */
+function formatOptions(sc: SourceConfig, name: string): { format: LineFormat; parsers?: LineParser[] } {
+  if (typeof sc.format === 'string') return { format: sc.format };
+  try {
+    const parser = 'text' in sc.format ? compileTemplate(sc.format.text, { name: 'istio-template' }) : compileLabels(sc.format.labels, { name: 'istio-labels' });
+    return { format: 'auto', parsers: [parser, ...registeredParsers()] };
+  } catch (err) {
+    throw new MeshtrailError('ERR_CONFIG_INVALID', `source ${name}: format: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 /** Loads the policy directory, logging every problem; the rest still loads. */
 export function loadPolicySet(dir: string | undefined, log: Logger): PolicySet | null {
@@ -79,7 +92,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
       const name = sourceName(sc);
       const source = createSource(sc, { store, metrics, logger, maxLineBytes: config.pipeline.max_line_bytes });
       const handler = createBatchHandler(store, {
-        format: sc.format,
+        ...formatOptions(sc, name),
         maxLineBytes: config.pipeline.max_line_bytes,
         signal: controller.signal,
         onCommitted: (o, batch, ms) => {
