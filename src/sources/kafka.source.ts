@@ -37,7 +37,7 @@
  * updated after every chunk; errors in `meshtrail_source_errors_total{source,reason}`.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Batch, Consumer, EachBatchPayload, Kafka as KafkaClient, KafkaMessage, LogEntry } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, KafkaMessage, LogEntry } from 'kafkajs';
 import type { KafkaSourceConfig } from '../../schemas/config.js';
 import type { BatchHandler, RawRecord, Source, SourceBatch } from '../pipeline/contracts.js';
 import type { Store } from '../store/store.js';
@@ -77,7 +77,6 @@ export class KafkaSource implements Source {
   private readonly deps: KafkaSourceDeps;
   private readonly log: Logger;
   private handler: BatchHandler | null = null;
-  private kafka: KafkaClient | null = null;
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private starting: Promise<void> | null = null;
@@ -129,7 +128,6 @@ export class KafkaSource implements Source {
   private async connectAndRun(): Promise<void> {
     const brokers = this.config.brokers.join(',');
     const kafka = new Kafka({ ...kafkaClientConfig(this.config, this.deps.readFile), logLevel: this.kafkajsLevel(), logCreator: () => (e) => this.kafkajsLog(e) });
-    this.kafka = kafka;
     const consumer = kafka.consumer(kafkaConsumerConfig(this.config));
     this.consumer = consumer;
     this.admin = kafka.admin();
