@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { LINE_FORMATS } from '../src/pipeline/contracts.js';
 import { ApiAuthConfigSchema, ApiTlsConfigSchema } from './api.js';
 import { SinksConfigSchema } from './sinks-config.js';
+import { DetectorsConfigSchema } from './detectors-config.js';
 
 const listen = z
   .string()
@@ -120,6 +121,7 @@ export const ConfigSchema = z
       .object({ signing_key_file: z.string().min(1).optional().describe('Ed25519 private key (PEM) that signs evidence reports; default <database>.report-key.pem, created on first use.') })
       .strict()
       .default({}),
+    detectors: DetectorsConfigSchema.prefault({}).describe('Detectors (plaintext, unexpected-principal, denied-egress, unregistered-egress, weak-tls, policy-pitfall), run in every batch transaction.'),
     sinks: SinksConfigSchema.describe('Where findings are forwarded (syslog/CEF, Splunk HEC, webhook, Kafka).'),
     sources: z.array(SourceConfigSchema).default([]).describe('Inputs; each runs concurrently.'),
     pipeline: z

@@ -10,6 +10,8 @@ import type { ApiAuthConfigSchema, ApiTlsConfig } from '../../schemas/api.js';
 import type { PolicySet } from '../../schemas/istio-policy.js';
 import { createApp } from '../api/app.js';
 import { coverageRoutes } from '../api/coverage.routes.js';
+import { findingsRoutes } from '../api/findings.routes.js';
+import { policyRoutes, type PolicyRoutesOptions } from '../api/policy.routes.js';
 import { reportRoutes } from '../api/reports.routes.js';
 import type { RouteSpec } from '../api/route-spec.js';
 import { createServer } from '../api/server.js';
@@ -28,6 +30,8 @@ export interface ApiComposition {
   tls?: ApiTlsConfig;
   metrics?: Registry;
   logger?: Logger;
+  /** Replay options: the only server-side policy directory a replay may read, service labels. */
+  replay?: PolicyRoutesOptions;
   extraRoutes?: RouteSpec[];
 }
 
@@ -42,6 +46,8 @@ export function composeApi(c: ApiComposition): http.Server | https.Server {
     logError: (err) => (c.logger ? c.logger.error({ err }, 'API request failed.') : console.error(err)),
     extraRoutes: [
       ...coverageRoutes(c.store),
+      ...findingsRoutes(c.store),
+      ...policyRoutes(c.store, c.replay ?? {}),
       ...reportRoutes({ store: c.store, policies: c.policies ?? null, signingKey }),
       ...(c.extraRoutes ?? []),
     ],

@@ -7,14 +7,18 @@ import { ingestStream, type IngestStats } from '../pipeline/ingest-stream.js';
 import { Store } from '../store/store.js';
 import { openDatabase } from '../store/db.js';
 import { registerRollups } from '../store/rollups.js';
+import { registerDetectors } from '../detect/registry.js';
+import type { PolicySet } from '../../schemas/istio-policy.js';
 import { openInput } from './input.js';
 
-export async function ingestCommand(file: string | undefined, dbFile: string, format: LineFormat, err: NodeJS.WriteStream = process.stderr, parsers?: LineParser[]): Promise<IngestStats> {
+export async function ingestCommand(file: string | undefined, dbFile: string, format: LineFormat, err: NodeJS.WriteStream = process.stderr, parsers?: LineParser[], policies?: PolicySet | null): Promise<IngestStats> {
   const input = openInput(file);
   const db = openDatabase(dbFile);
   try {
     const store = new Store(db);
     registerRollups(store);
+    // Findings are kept in the same transaction as the flows, whichever command writes them.
+    registerDetectors(store, { policies: policies ?? null });
     let last = 0;
     const tty = err.isTTY === true;
     const stats = await ingestStream(store, input.stream, {

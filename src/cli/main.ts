@@ -14,6 +14,10 @@ import { parseCommand } from './parse.command.js';
 import { startRun } from './run.command.js';
 import { doctorCommand, loadFormatTemplate, parseDoctorArgs } from './doctor.command.js';
 import { registeredParsers } from '../parse/registry.js';
+import { loadPolicies } from '../policy/load.js';
+import type { PolicySet } from '../../schemas/istio-policy.js';
+import { findingsCli, FINDINGS_USAGE } from './findings.command.js';
+import { policyCli, POLICY_USAGE } from './policy.command.js';
 import { mtlsReportCommand, verifyReportCommand } from './report.command.js';
 import { serveCommand, tryUrls } from './serve.command.js';
 
@@ -30,6 +34,8 @@ commands:
   report mtls --from T --to T [--db FILE] [--namespace NS] [--policies DIR] [--format json|html|md] [--out FILE]
                                                             signed mTLS-enforcement evidence for a time window
   report verify FILE [--public-key FILE]                    check a JSON report's digest and signature
+  ${FINDINGS_USAGE}
+  ${POLICY_USAGE}
   generate [--out FILE] [--requests N] [--seed N] [--interval-ms MS]   write sample mesh traffic
 
 defaults: --db ./data/meshtrail.db, --format auto, --listen 127.0.0.1:8080`;
@@ -48,6 +54,14 @@ function args(argv: string[], options: NonNullable<NonNullable<Parameters<typeof
   } catch (cause) {
     throw new MeshtrailError('ERR_USAGE', `${(cause as Error).message}\n\n${USAGE}`, { cause });
   }
+}
+
+/** Loads --policies DIR for commands that evaluate policies, printing every problem. */
+function cliPolicies(dir: unknown): PolicySet | null {
+  if (typeof dir !== 'string') return null;
+  const { policies, problems } = loadPolicies(dir);
+  for (const p of problems) if (p.severity !== 'ignored') console.error(`meshtrail: policy ${p.severity}: ${p.file} document ${p.document}: ${p.path}: ${p.message}`);
+  return policies;
 }
 
 /** The detection list with a user's accessLogFormat template (or labels map) tried first. */
@@ -90,6 +104,16 @@ async function main(argv: string[]): Promise<number> {
       await Promise.race([untilSignal(() => running.stop()), running.done.then(() => running.stop())]);
       return 0;
     }
+    case 'findings': {
+      process.stdout.write(findingsCli(rest, DEFAULT_DB));
+      return 0;
+    }
+    case 'policy': {
+      const r = policyCli(rest, DEFAULT_DB);
+      for (const p of r.problems) console.error(`meshtrail: policy problem: ${p}`);
+      process.stdout.write(r.text);
+      return 0;
+    }
     case 'doctor': {
       await doctorCommand(parseDoctorArgs(rest));
       return 0;
@@ -100,10 +124,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'ingest': {
-      const a = args(rest, { db: { type: 'string' }, format: { type: 'string' }, 'format-template': { type: 'string' } });
+      const a = args(rest, { db: { type: 'string' }, format: { type: 'string' }, 'format-template': { type: 'string' }, policies: { type: 'string' } });
       if (a.positionals.length !== 1) throw new MeshtrailError('ERR_USAGE', `ingest takes one input (a file or -)\n\n${USAGE}`);
       const db = (a.values.db as string | undefined) ?? DEFAULT_DB;
-      const stats = await ingestCommand(a.positionals[0], db, formatOf(a.values.format as string | undefined), process.stderr, templateParsers(a.values['format-template']));
+      const policies = cliPolicies(a.values.policies);
+      const stats = await ingestCommand(a.positionals[0], db, formatOf(a.values.format as string | undefined), process.stderr, templateParsers(a.values['format-template']), policies);
       console.log(summary(stats, db));
       return 0;
     }

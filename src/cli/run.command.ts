@@ -21,6 +21,7 @@ import { sinksRoutes } from '../api/sinks.routes.js';
 import { createSource } from '../sources/factory.js';
 import { openDatabase } from '../store/db.js';
 import { registerRollups } from '../store/rollups.js';
+import { registerDetectors } from '../detect/registry.js';
 import { Store } from '../store/store.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ingestMetrics } from '../telemetry/metrics.js';
@@ -68,7 +69,8 @@ export async function startRun(configFile: string, logger: Logger = createLogger
   const store = new Store(db);
   registerRollups(store);
   const metrics = ingestMetrics();
-  const policies = loadPolicySet(config.policies, log);
+  const policies = loadPolicySet(config.policies ?? config.detectors.policies_dir ?? undefined, log);
+  if (config.detectors.enabled) registerDetectors(store, { config: config.detectors, policies });
   const controller = new AbortController();
   const sources: { source: Source; name: string }[] = [];
   let server: http.Server | https.Server | null = null;
@@ -83,6 +85,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
         store, databaseFile: config.database, policies, signingKeyFile: config.report.signing_key_file,
         auth: { tokens: config.api.tokens, rate_limit: config.api.rate_limit }, tls: config.api.tls,
         metrics: metrics.registry, logger: log, extraRoutes: sinksRoutes(sinks),
+        replay: { replayPoliciesDir: config.detectors.replay_policies_dir, serviceLabels: config.detectors.service_labels },
       });
       const addr = parseListen(config.api.listen);
       url = urlOf(addr.host, await listen(server, addr), config.api.tls ? 'https' : 'http');
