@@ -9,21 +9,25 @@
  *   committed offset therefore never runs ahead of SQLite; it may lag behind (a crash between
  *   the two commits, a commit skipped during a rebalance), which only costs a skipped re-read.
  * - Resume from SQLite, not from Kafka. On every (re)assignment each partition with a stored
- *   position is sought to it. Defensively, at the start of every batch of a partition the stored
- *   position is compared again with where Kafka fetched from: messages below it are already
- *   stored and are skipped (not re-parsed); a fetch from above it (Kafka's committed offset is
- *   ahead of the database, e.g. a restored backup, or `from_beginning: false`) makes the source
- *   seek back to the stored position. If the stored position is below the partition's log
- *   start (retention deleted messages before they were stored), that gap is logged as an error,
- *   counted in `meshtrail_kafka_gap_messages_total` and `meshtrail_source_errors_total{reason="gap"}`,
- *   and consumption continues from the log start -- never silently. A partition with no stored
- *   position starts at the group's committed offset (a partition handed over by another
- *   instance continues where that one stored up to), else per `from_beginning`.
+ *   position is sought to it (`start` resolves once that is done). Defensively, at the start of
+ *   every batch the stored position is compared again with where Kafka fetched from: messages
+ *   below it are already stored and are skipped (not re-parsed); a fetch from above it (Kafka's
+ *   committed offset ahead of the database, e.g. a restored backup) makes the source seek back.
+ * - Gaps. If the stored position is below the partition's log start (retention deleted messages
+ *   before they were stored), the gap is logged as an error, counted in
+ *   `meshtrail_kafka_gap_messages_total` and `meshtrail_source_errors_total{reason="gap"}`, and
+ *   consumption continues from the log start -- never silently. kafkajs uses its `fromBeginning`
+ *   both for new partitions and for OFFSET_OUT_OF_RANGE resets, so it is always true here (a
+ *   reset to the end would skip data unseen).
+ * - New partitions. A partition with no stored position starts at the group's committed offset
+ *   (a partition handed over by another instance continues where that one stored up to); with
+ *   none either, at the log start, or at the end with `from_beginning: false`.
  * - Ordering. Within a partition, records are delivered in offset order, one chunk at a time
  *   (partitions are processed one at a time, as SQLite has one writer anyway).
  * - Back-pressure. The pipeline's promise is awaited inside kafkajs's `eachBatch`, so the
  *   consumer fetches nothing more until it resolves; memory is bounded by one fetch
- *   (`max_bytes_per_partition` per partition) plus one chunk.
+ *   (`max_bytes_per_partition` per partition) plus one chunk. Chunks are cut from what one fetch
+ *   returned (never held across fetches); `batch_max_wait_ms` is how long a fetch waits for data.
  * - Store failures. When the pipeline rejects, nothing is resolved or committed; the same chunk
  *   is offered again after a backoff (heartbeating meanwhile, so the member keeps its
  *   partitions), until it is stored, the partition is revoked or the source stops -- in the
@@ -88,6 +92,8 @@ export class KafkaSource implements Source {
   private readonly lagSeries = new Map<string, Set<number>>();
   private readonly wakers = new Set<() => void>();
   private rejectDone!: (err: unknown) => void;
+  /** Settles once the current assignment's partitions have been positioned. */
+  private assigned: Promise<void> = Promise.resolve();
 
   constructor(config: KafkaSourceConfig, deps: KafkaSourceDeps) {
     this.config = config;
@@ -147,13 +153,12 @@ export class KafkaSource implements Source {
       const assignment = e.payload.memberAssignment;
       this.log.info({ assignment, leader: e.payload.isLeader }, 'Joined the consumer group.');
       this.dropLagOfRevoked(assignment);
-      try {
-        this.resumeAssigned(assignment);
-      } catch (err) {
-        // Not fatal: the per-batch check below still refuses to skip past a stored position.
+      // Batches wait for this (see onBatch), so nothing is processed from a position not yet decided.
+      this.assigned = this.positionAssigned(assignment).catch((err: unknown) => {
+        // Not fatal: the per-batch check still refuses to skip past a stored position.
         this.deps.metrics.sourceErrors.inc({ source: this.name, reason: 'resume_failed' });
-        this.log.error({ err }, 'Could not point the assigned partitions at their stored positions.');
-      }
+        this.log.error({ err }, 'Could not position the assigned partitions.');
+      });
     });
     try {
       await consumer.connect();
@@ -163,12 +168,17 @@ export class KafkaSource implements Source {
       throw new MeshtrailError('ERR_INPUT_UNREADABLE', `${this.name}: cannot connect to Kafka brokers ${brokers}: ${(cause as Error).message}`, { cause });
     }
     if (this.stopping) return;
-    await consumer.subscribe({ topics: [...this.config.topics], fromBeginning: this.config.from_beginning });
+    // Always from the beginning: kafkajs uses this also when a position fell off the log
+    // (OFFSET_OUT_OF_RANGE), and jumping to the end there would skip data silently. A
+    // `from_beginning: false` start is applied by positionAssigned instead.
+    await consumer.subscribe({ topics: [...this.config.topics], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    // The first join happened inside run(); `start` resolves once its partitions are positioned.
+    await this.assigned;
     if (fatal) {
       await this.release();
       throw new MeshtrailError('ERR_INPUT_UNREADABLE', `${this.name}: Kafka consumer for brokers ${brokers} failed to start: ${(fatal as Error).message}`, { cause: fatal });
@@ -184,6 +194,9 @@ export class KafkaSource implements Source {
 
   /** One kafkajs batch: the messages of one partition from one fetch. */
   private async onBatch(p: EachBatchPayload): Promise<void> {
+    await this.assigned;
+    // Fetched before the partition was positioned (a seek is pending): drop it, kafkajs refetches.
+    if (p.isStale()) return;
     const { batch } = p;
     const { topic, partition } = batch;
     const key = kafkaStreamKey(topic, partition);
@@ -255,18 +268,44 @@ export class KafkaSource implements Source {
     return low;
   }
 
-  /** On (re)assignment, points every partition with a stored position at it: SQLite, not Kafka, says where to resume. */
-  private resumeAssigned(assignment: Record<string, number[]>): void {
+  /**
+   * On (re)assignment, points every partition with a stored position at it: SQLite, not Kafka,
+   * says where to resume. With `from_beginning: false`, a partition with neither a stored
+   * position nor a committed group offset starts at its end.
+   */
+  private async positionAssigned(assignment: Record<string, number[]>): Promise<void> {
+    if (this.stopping) return;
     const resume: Record<string, number> = {};
+    const unpositioned: { topic: string; partition: number }[] = [];
     for (const [topic, partitions] of Object.entries(assignment)) {
       for (const partition of partitions) {
         const stored = this.deps.store.sources.get(kafkaStreamKey(topic, partition))?.position ?? null;
-        if (stored === null) continue;
+        if (stored === null) {
+          unpositioned.push({ topic, partition });
+          continue;
+        }
         this.consumer!.seek({ topic, partition, offset: String(stored) });
         resume[`${topic}/${partition}`] = stored;
       }
     }
     if (Object.keys(resume).length > 0) this.log.info({ resume }, 'Resuming partitions from their stored positions.');
+    if (this.config.from_beginning || unpositioned.length === 0) return;
+    const topics = [...new Set(unpositioned.map((u) => u.topic))];
+    const committed = await this.admin!.fetchOffsets({ groupId: this.config.group_id, topics });
+    const latest: Record<string, number> = {};
+    for (const topic of topics) {
+      const fresh = unpositioned.filter((u) => u.topic === topic && Number(
+        committed.find((c) => c.topic === topic)?.partitions.find((x) => x.partition === u.partition)?.offset ?? -1) < 0);
+      if (fresh.length === 0) continue;
+      const offsets = await this.admin!.fetchTopicOffsets(topic);
+      for (const { partition } of fresh) {
+        const high = offsets.find((o) => o.partition === partition)?.high;
+        if (high === undefined) continue;
+        this.consumer!.seek({ topic, partition, offset: high });
+        latest[`${topic}/${partition}`] = Number(high);
+      }
+    }
+    if (Object.keys(latest).length > 0) this.log.info({ latest }, 'New partitions start at their end (from_beginning: false).');
   }
 
   /**
