@@ -14,6 +14,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
+COPY src/console/index.html src/console/console.css ./src/console/
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENTRYPOINT ["node", "dist/src/cli/main.js"]

@@ -7,6 +7,7 @@
  * bearer token and the rate limit before the body is read, the JSON body limit, the routes of
  * the route table, and problem+json for whatever went wrong.
  */
+import { consoleRouter } from './console.routes.js';
 import express, { type Express, type RequestHandler } from 'express';
 import type { z } from 'zod';
 import { ApiAuthConfigSchema } from '../../schemas/api.js';
@@ -88,6 +89,9 @@ export function createApp(deps: AppDeps): Express {
   const router = express.Router();
   mountRoutes(router, routes, (spec) => (spec.access === 'public' || spec.path.startsWith('/api/v1/') ? [] : guard));
   app.use(router);
+  // The investigation console (static page + scripts) under `/`; it calls the API above with
+  // the same tokens. Its responses carry their own CSP.
+  app.use(consoleRouter());
   app.use(notFound);
   app.use(errorHandler(deps.logError ?? ((err) => console.error(err))));
   return app;

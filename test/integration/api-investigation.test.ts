@@ -341,7 +341,10 @@ function expressRoutes(): [string, string][] {
   const out: [string, string][] = [];
   const walk = (stack: any[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) out.push([m, layer.route.path]);
+      // The console's static pages (`/`, `/console/...`) are not API routes and are not in the document.
+      if (layer.route && typeof layer.route.path === 'string' && !layer.route.path.startsWith('/console') && layer.route.path !== '/') {
+        for (const m of Object.keys(layer.route.methods)) out.push([m, layer.route.path]);
+      }
       else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
