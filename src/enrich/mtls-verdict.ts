@@ -30,6 +30,7 @@
  * | c | inbound line, SNI `outbound_.<port>_.<subset>_.<host>`                      | true  | heuristic: caller was an Istio sidecar using    |
  * |   |                                                                             |       | ISTIO_MUTUAL (SNI, not a verified identity)     |
  * | d | sidecar inbound, format carries SNI, SNI "-", non-loopback downstream peer  | false | plaintext: no TLS ClientHello from the caller   |
+ * | - | outbound through PassthroughCluster / BlackHoleCluster (egress, no mesh peer)  | null  | mesh mTLS does not apply                        |
  * | - | anything else (outbound in the default format, gateways without upstream    | null  | why the line cannot tell                        |
  * |   | TLS fields, unknown direction, foreign SNI, loopback callers)               |       |                                                 |
  *
@@ -154,6 +155,12 @@ export function judgeMtls(flow: Flow, options: VerdictOptions = {}): MtlsVerdict
     for (const f of CLIENT_CERT_FIELDS[s]) {
       if (value(flow, `${s}_${f}`) !== null) return verdict(true, `${s}_${f}: a client certificate was presented on the ${s} connection`, s);
     }
+  }
+  // Traffic leaving the mesh through the passthrough or blackhole clusters has no mesh peer: the
+  // sidecar forwards raw TCP (the app may speak its own TLS inside it), so a missing upstream TLS
+  // version says nothing about mutual authentication between workloads.
+  if (side === 'upstream' && (flow.upstream_cluster === 'PassthroughCluster' || flow.upstream_cluster === 'BlackHoleCluster')) {
+    return verdict(null, `egress through ${flow.upstream_cluster}: the destination is outside the mesh, mesh mTLS does not apply${flow.requested_server_name ? ` (the app sent TLS with SNI ${flow.requested_server_name})` : ''}`);
   }
   if (side !== null) {
     const version = value(flow, `${side}_tls_version`);

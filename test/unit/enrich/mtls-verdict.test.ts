@@ -161,3 +161,14 @@ t.test('hopSide and isSidecarInbound follow reporter and direction', async (t) =
   t.ok(isSidecarInbound(flow({ direction: 'inbound', upstream_cluster: 'InboundPassthroughClusterIpv4' })));
   t.notOk(isSidecarInbound(flow({ direction: 'inbound', upstream_cluster: 'outbound|1||x', reporter: { kind: 'unknown' } })));
 });
+
+t.test('egress through PassthroughCluster/BlackHoleCluster is not judged as plaintext even when the format carries upstream TLS fields', async (t) => {
+  for (const cluster of ['PassthroughCluster', 'BlackHoleCluster']) {
+    const v = judgeMtls(flow({ ...outboundSidecar, upstream_cluster: cluster, requested_server_name: 'www.googleapis.com', extra: { upstream_tls_version: '-', upstream_peer_uri_san: '-' } }, 'istio-json'));
+    t.equal(v.mtls, null, cluster);
+    t.match(v.evidence, /outside the mesh/);
+  }
+  // The same empty upstream TLS field on a mesh destination is plaintext as far as the proxy can see.
+  const mesh = judgeMtls(flow({ ...outboundSidecar, extra: { upstream_tls_version: '-' } }, 'istio-json'));
+  t.equal(mesh.mtls, false);
+});
