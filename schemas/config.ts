@@ -9,6 +9,7 @@ import { LINE_FORMATS } from '../src/pipeline/contracts.js';
 import { ApiAuthConfigSchema, ApiTlsConfigSchema } from './api.js';
 import { SinksConfigSchema } from './sinks-config.js';
 import { DetectorsConfigSchema } from './detectors-config.js';
+import { RetentionConfigSchema } from './retention-config.js';
 
 const listen = z
   .string()
@@ -116,6 +117,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ listen: '127.0.0.1:8080', enabled: true, tokens: [], rate_limit: { requests_per_second: 50, burst: 100 }, allow_unauthenticated_remote: false }),
+    retention: RetentionConfigSchema.prefault({}).describe('How long flows, quarantined records and rollups are kept.'),
     policies: z.string().min(1).optional().describe('Directory of Istio PeerAuthentication / AuthorizationPolicy / ServiceEntry YAML used by detectors and reports.'),
     report: z
       .object({ signing_key_file: z.string().min(1).optional().describe('Ed25519 private key (PEM) that signs evidence reports; default <database>.report-key.pem, created on first use.') })

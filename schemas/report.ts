@@ -48,6 +48,7 @@ export const MtlsReportSchema = z.object({
   coverage: z.object({
     destinations_with_server_side_evidence: count,
     destinations_seen_only_from_clients: z.array(z.string()),
+    flows_deleted_before: z.string().nullable().optional().describe('Retention deleted raw flows older than this time (ISO-8601); the part of the window before it is not covered. Null when the whole window is retained.'),
     statement: z.string(),
   }),
   caveats: z.array(z.string()),

@@ -22,6 +22,7 @@ import { createSource } from '../sources/factory.js';
 import { openDatabase } from '../store/db.js';
 import { registerRollups } from '../store/rollups.js';
 import { registerDetectors } from '../detect/registry.js';
+import { startRetention } from '../store/retention.js';
 import { Store } from '../store/store.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ingestMetrics } from '../telemetry/metrics.js';
@@ -71,6 +72,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
   const metrics = ingestMetrics();
   const policies = loadPolicySet(config.policies ?? config.detectors.policies_dir ?? undefined, log);
   if (config.detectors.enabled) registerDetectors(store, { config: config.detectors, policies });
+  const retention = startRetention(db, config.retention, { logger: logger.child({ component: 'retention' }) });
   const controller = new AbortController();
   const sources: { source: Source; name: string }[] = [];
   let server: http.Server | https.Server | null = null;
@@ -119,6 +121,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
     controller.abort();
     for (const s of sources.reverse()) await s.source.stop().catch(() => {});
     await sinks?.stop(Date.now()).catch(() => {});
+    await retention.stop().catch(() => {});
     server?.close();
     db.close();
     throw err instanceof MeshtrailError ? err : new MeshtrailError('ERR_CONFIG_INVALID', `cannot start: ${(err as Error).message}`, { cause: err });
@@ -127,6 +130,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
   let stopping: Promise<void> | null = null;
   const stop = () => (stopping ??= (async () => {
     log.info('Stopping: draining in-flight batches.');
+    await retention.stop();
     const deadline = Date.now() + config.pipeline.drain_timeout_ms;
     const drain = Promise.all(sources.map((s) => s.source.stop().catch((err: unknown) => log.error({ err, source: s.name }, 'Source stop failed.'))));
     let timer: NodeJS.Timeout | undefined;
@@ -134,7 +138,11 @@ export async function startRun(configFile: string, logger: Logger = createLogger
     const result = await Promise.race([drain.then(() => 'drained' as const), timeout]);
     clearTimeout(timer);
     controller.abort();
-    if (result === 'timeout') log.warn({ timeoutMs: config.pipeline.drain_timeout_ms }, 'Drain timed out; uncommitted batches will be re-read on restart.');
+    if (result === 'timeout') {
+      log.warn({ timeoutMs: config.pipeline.drain_timeout_ms }, 'Drain timed out; uncommitted batches will be re-read on restart.');
+      // Aborting ends store retries at once; let the sources settle before the database closes.
+      await Promise.race([drain, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    }
     await sinks?.stop(Math.max(deadline, Date.now() + 1000)).catch((err: unknown) => log.error({ err }, 'Sink stop failed.'));
     if (server) {
       const s = server;

@@ -11,6 +11,7 @@ import type { MtlsDestination, MtlsReport } from '../../schemas/report.js';
 import { effectiveMtlsMode } from '../policy/peer-authentication.js';
 import { policySetDigest } from '../policy/load.js';
 import { inboundAggregates, outboundDestinations, plaintextCallers } from '../store/mtls-report.query.js';
+import { retentionCutoff } from '../store/retention.js';
 import type { Store } from '../store/store.js';
 
 /** The controls this evidence supports. */
@@ -139,6 +140,8 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
 
   const totals = list.reduce((t, d) => ({ requests: t.requests + d.requests, mtls_verified: t.mtls_verified + d.mtls_verified, plaintext: t.plaintext + d.plaintext, unknown: t.unknown + d.unknown, destinations: t.destinations + 1 }),
     { requests: 0, mtls_verified: 0, plaintext: 0, unknown: 0, destinations: 0 });
+  const cut = retentionCutoff(store.db, 'flows');
+  const flowsDeletedBefore = cut !== null && o.from < cut ? new Date(Math.min(cut, o.to)).toISOString() : null;
   const resources = policies ? policies.peerAuthentications.length + policies.authorizationPolicies.length + policies.serviceEntries.length : 0;
   return {
     kind: 'meshtrail.mtls-report',
@@ -156,9 +159,13 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
     coverage: {
       destinations_with_server_side_evidence: list.filter((d) => d.requests > 0).length,
       destinations_seen_only_from_clients: onlyFromClients,
+      flows_deleted_before: flowsDeletedBefore,
       statement: 'Only destinations whose server-side (inbound) proxy wrote access logs in the window are judged. Workloads without logs in the window, and destinations seen only from clients, cannot be proven either way.',
     },
     caveats: [
+      ...(flowsDeletedBefore
+        ? [`INCOMPLETE WINDOW: retention (retention.flows_days) deleted raw flows older than ${flowsDeletedBefore}; the counts cover only ${flowsDeletedBefore} to the end of the window. Keep flows for the whole audit period to report on it.`]
+        : []),
       'A request counts as mTLS-verified only when its server-side line carries the evidence: a peer certificate URI SAN or TLS version, ztunnel identity fields, or (a heuristic) the Istio mTLS SNI of a client sidecar.',
       'Client-side lines in Istio\u2019s default formats carry no TLS facts; their requests are counted as unknown, never as plaintext.',
       'Plaintext is concluded only where the format would have carried the evidence and it is absent.',

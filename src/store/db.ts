@@ -11,6 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MeshtrailError } from '../errors.js';
 import { migrate } from './migrate.js';
+import { enableIncrementalVacuumIfNew } from './vacuum.js';
 
 export type Db = Database.Database;
 
@@ -41,6 +42,8 @@ export function openDatabase(file: string, options: OpenOptions = {}): Db {
     // before any pragma could write to it.
     db.prepare('SELECT count(*) FROM sqlite_schema').get();
     if (!options.readonly) {
+      // Must precede WAL and the first table: only a new database can take incremental vacuum.
+      enableIncrementalVacuumIfNew(db);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
     }
