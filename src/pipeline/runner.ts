@@ -58,8 +58,24 @@ export function createBatchHandler(store: Store, options: RunnerOptions = {}): B
         if (!(err instanceof MeshtrailError) || !err.retriable || options.signal?.aborted) throw err;
         const delay = Math.min(retry.maxMs, retry.initialMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
         options.onRetry?.(err, attempt, delay);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        // The wait ends early on shutdown, and then the batch is given up (not acknowledged: it
+        // is re-read on restart) instead of written to a database that is being closed.
+        await abortableSleep(delay, options.signal);
+        if (options.signal?.aborted) throw err;
       }
     }
   };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
