@@ -48,7 +48,8 @@ export const MtlsReportSchema = z.object({
   coverage: z.object({
     destinations_with_server_side_evidence: count,
     destinations_seen_only_from_clients: z.array(z.string()),
-    flows_deleted_before: z.string().nullable().optional().describe('Retention deleted raw flows older than this time (ISO-8601); the part of the window before it is not covered. Null when the whole window is retained.'),
+    counted_window: z.object({ from: z.string(), to: z.string() }).optional().describe('The window the counts cover: the requested one, or wider where an edge off the hour was rounded to whole hours of the rollup (see caveats).'),
+    data_deleted_before: z.string().nullable().optional().describe('The hourly mTLS rollup holds nothing older than this time (ISO-8601): retention deleted it (or deleted the raw flows before an upgrade created the rollup from them); the part of the window before it is not covered. Null when the whole window is retained.'),
     statement: z.string(),
   }),
   caveats: z.array(z.string()),

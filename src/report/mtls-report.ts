@@ -5,13 +5,15 @@
  * each PERMISSIVE namespace's readiness for STRICT and each STRICT workload where plaintext was
  * seen anyway. It is honest about coverage: only destinations with server-side (inbound) lines in
  * the window can be proven; destinations seen only from clients are listed as unproven.
+ *
+ * The counts come from the hourly mTLS rollup, which outlives the raw flows (rollups_days, not
+ * flows_days); the report states the window it actually counted and any part retention deleted.
  */
 import type { PolicySet } from '../../schemas/istio-policy.js';
 import type { MtlsDestination, MtlsReport } from '../../schemas/report.js';
 import { effectiveMtlsMode } from '../policy/peer-authentication.js';
 import { policySetDigest } from '../policy/load.js';
-import { inboundAggregates, outboundDestinations, plaintextCallers } from '../store/mtls-report.query.js';
-import { retentionCutoff } from '../store/retention.js';
+import { mtlsReportData, type MtlsReportData } from '../store/mtls-report.query.js';
 import type { Store } from '../store/store.js';
 
 /** The controls this evidence supports. */
@@ -33,16 +35,17 @@ export interface MtlsReportOptions {
 
 interface Acc extends MtlsDestination { labels: Record<string, string> | null }
 
-const hostOf = (address: string | null): string | null => {
-  if (!address) return null;
-  const m = /^\[?([^\]]+?)\]?:\d+$/.exec(address);
-  return m ? m[1]! : address;
-};
 const serviceName = (svc: string) => svc.split('.')[0]!;
 const serviceNamespace = (svc: string) => (/^[^.]+\.([^.]+)\.svc(\.|$)/.exec(svc)?.[1] ?? null);
 
+/** The report for `o`'s window, from the hourly mTLS rollup (see mtls-report.query.ts). */
 export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport {
-  const rows = inboundAggregates(store, o.from, o.to);
+  return mtlsReportFrom(mtlsReportData(store, o.from, o.to), o);
+}
+
+/** The report computed from `data` (the rollup's, or the raw flows' for comparison). */
+export function mtlsReportFrom(data: MtlsReportData, o: MtlsReportOptions): MtlsReport {
+  const rows = data.inbound;
   // Attribute service-less lines (plaintext inbound: no SNI) to the service named at the same address.
   const serviceAt = new Map<string, string>();
   for (const r of rows) if (r.service && r.local_address) serviceAt.set(r.local_address, r.service);
@@ -82,10 +85,10 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
     const reporter = JSON.parse(r.reporter) as { labels?: Record<string, string> | null };
     if (reporter.labels && !d.labels) d.labels = reporter.labels;
   }
-  for (const c of plaintextCallers(store, o.from, o.to)) {
+  for (const c of data.callers) {
     const d = destinations.get(keyOf(c).key);
     if (!d) continue;
-    const caller = c.principal ?? `${hostOf(c.remote) ?? 'unknown address'} (no identity)`;
+    const caller = c.principal ?? `${c.host ?? 'unknown address'} (no identity)`;
     const existing = d.plaintext_callers.find((p) => p.caller === caller);
     if (existing) existing.requests += c.requests; else d.plaintext_callers.push({ caller, requests: c.requests });
   }
@@ -131,7 +134,7 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
   });
 
   const seenInbound = new Set(list.map((d) => `${d.workload}|${d.port ?? ''}`));
-  const onlyFromClients = outboundDestinations(store, o.from, o.to)
+  const onlyFromClients = data.outbound
     .filter((x) => x.service.endsWith('.svc.cluster.local') || x.service.includes('.svc.'))
     .filter((x) => !o.namespace || serviceNamespace(x.service) === o.namespace)
     .filter((x) => !seenInbound.has(`${serviceName(x.service)}|${x.port ?? ''}`))
@@ -140,8 +143,9 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
 
   const totals = list.reduce((t, d) => ({ requests: t.requests + d.requests, mtls_verified: t.mtls_verified + d.mtls_verified, plaintext: t.plaintext + d.plaintext, unknown: t.unknown + d.unknown, destinations: t.destinations + 1 }),
     { requests: 0, mtls_verified: 0, plaintext: 0, unknown: 0, destinations: 0 });
-  const cut = retentionCutoff(store.db, 'flows');
-  const flowsDeletedBefore = cut !== null && o.from < cut ? new Date(Math.min(cut, o.to)).toISOString() : null;
+  const deletedBefore = data.deletedBefore === null ? null : new Date(data.deletedBefore).toISOString();
+  const iso = (t: number) => new Date(t).toISOString();
+  const rounded = data.counted.from !== o.from || data.counted.to !== o.to;
   const resources = policies ? policies.peerAuthentications.length + policies.authorizationPolicies.length + policies.serviceEntries.length : 0;
   return {
     kind: 'meshtrail.mtls-report',
@@ -159,12 +163,18 @@ export function buildMtlsReport(store: Store, o: MtlsReportOptions): MtlsReport 
     coverage: {
       destinations_with_server_side_evidence: list.filter((d) => d.requests > 0).length,
       destinations_seen_only_from_clients: onlyFromClients,
-      flows_deleted_before: flowsDeletedBefore,
+      counted_window: { from: iso(data.counted.from), to: iso(data.counted.to) },
+      data_deleted_before: deletedBefore,
       statement: 'Only destinations whose server-side (inbound) proxy wrote access logs in the window are judged. Workloads without logs in the window, and destinations seen only from clients, cannot be proven either way.',
     },
     caveats: [
-      ...(flowsDeletedBefore
-        ? [`INCOMPLETE WINDOW: retention (retention.flows_days) deleted raw flows older than ${flowsDeletedBefore}; the counts cover only ${flowsDeletedBefore} to the end of the window. Keep flows for the whole audit period to report on it.`]
+      ...(deletedBefore
+        ? [data.deletedBy === 'retention.flows_days'
+          ? `INCOMPLETE WINDOW: retention (retention.flows_days) deleted raw flows older than ${deletedBefore}; the counts cover only ${deletedBefore} to the end of the window. Keep flows for the whole audit period to report on it.`
+          : `INCOMPLETE WINDOW: the hourly mTLS rollup holds nothing older than ${deletedBefore} (retention.rollups_days deleted it, or the raw flows were already deleted by retention.flows_days when an upgrade created the rollup from them); the counts cover only ${deletedBefore} to the end of the window. Keep rollups for the whole audit period to report on it.`]
+        : []),
+      ...(rounded
+        ? [`WINDOW ROUNDED TO THE HOUR: counts come from hourly rollups, and the raw flows that would count a partial hour exactly are past retention (retention.flows_days); the counts cover ${iso(data.counted.from)} to ${iso(data.counted.to)}, not only ${iso(o.from)} to ${iso(o.to)}.`]
         : []),
       'A request counts as mTLS-verified only when its server-side line carries the evidence: a peer certificate URI SAN or TLS version, ztunnel identity fields, or (a heuristic) the Istio mTLS SNI of a client sidecar.',
       'Client-side lines in Istio\u2019s default formats carry no TLS facts; their requests are counted as unknown, never as plaintext.',

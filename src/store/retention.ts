@@ -12,7 +12,7 @@
  * What is never deleted:
  * - the rollups of deleted flows: rollups are maintained in the batch transaction, so they
  *   already count every committed flow; they are deleted only by their own (longer) age;
- * - flows the rollups have not counted yet (id above `rollup_state.last_flow_id`, possible only
+ * - flows the rollups have not counted yet (id above a `rollup_state.last_flow_id`, possible only
  *   when a writer ran without the rollup hook): deleting them would lose them from the rollups;
  * - the flow (and quarantined record) with the highest id, whatever its age. `flows.id` is an
  *   INTEGER PRIMARY KEY without AUTOINCREMENT: SQLite gives a new row max(id)+1, so deleting the
@@ -37,6 +37,7 @@ export interface RetentionResult {
   quarantine: number;
   edge_rollup_minute: number;
   edge_rollup_hour: number;
+  mtls_rollup_hour: number;
   /** Write transactions run (chunks). */
   chunks: number;
   /** The longest single chunk, ms: the most an ingestion batch waited behind retention. */
@@ -60,7 +61,7 @@ export interface RetentionPassOptions {
 }
 
 /** The tables retention deletes from. */
-export type RetentionTable = 'flows' | 'quarantine' | 'edge_rollup_minute' | 'edge_rollup_hour';
+export type RetentionTable = 'flows' | 'quarantine' | 'edge_rollup_minute' | 'edge_rollup_hour' | 'mtls_rollup_hour';
 
 type Settings = Pick<RetentionConfig, 'flows_days' | 'quarantine_days' | 'rollups_days' | 'chunk_rows' | 'incremental_vacuum_pages'>;
 
@@ -73,7 +74,7 @@ function deleters(db: Db): Record<RetentionTable, (cutoff: number, limit: number
       SELECT id FROM flows
       WHERE ts < ?
         AND id < (SELECT max(id) FROM flows)
-        AND id <= coalesce((SELECT last_flow_id FROM rollup_state WHERE name = 'flows'), 0)
+        AND id <= coalesce((SELECT min(last_flow_id) FROM rollup_state WHERE name IN ('flows', 'mtls_rollup_hour')), 0)
       ORDER BY ts LIMIT ?)`);
   const quarantine = db.prepare<[number, number]>(`
     DELETE FROM quarantine WHERE id IN (
@@ -83,7 +84,7 @@ function deleters(db: Db): Record<RetentionTable, (cutoff: number, limit: number
   // The rollup tables are WITHOUT ROWID with a primary key starting with `bucket`: a chunk ends
   // at the bucket of its limit-th row (that bucket's rows all go, so a chunk may exceed the limit
   // by the edges of one bucket).
-  const rollup = (table: 'edge_rollup_minute' | 'edge_rollup_hour') => {
+  const rollup = (table: 'edge_rollup_minute' | 'edge_rollup_hour' | 'mtls_rollup_hour') => {
     const nth = db.prepare<[number, number], { bucket: number }>(`SELECT bucket FROM ${table} WHERE bucket < ? ORDER BY bucket LIMIT 1 OFFSET ?`);
     const del = db.prepare<[number, number]>(`DELETE FROM ${table} WHERE bucket < ? AND bucket <= ?`);
     return (cutoff: number, limit: number) => {
@@ -96,6 +97,7 @@ function deleters(db: Db): Record<RetentionTable, (cutoff: number, limit: number
     quarantine: (cutoff, limit) => quarantine.run(cutoff, limit).changes,
     edge_rollup_minute: rollup('edge_rollup_minute'),
     edge_rollup_hour: rollup('edge_rollup_hour'),
+    mtls_rollup_hour: rollup('mtls_rollup_hour'),
   };
 }
 
@@ -106,7 +108,7 @@ function deleters(db: Db): Record<RetentionTable, (cutoff: number, limit: number
 export async function runRetention(db: Db, config: Settings, options: RetentionPassOptions = {}): Promise<RetentionResult> {
   const started = performance.now();
   const now = options.now ?? Date.now();
-  const result: RetentionResult = { flows: 0, quarantine: 0, edge_rollup_minute: 0, edge_rollup_hour: 0, chunks: 0, longestChunkMs: 0, vacuumedPages: 0, millis: 0, aborted: false };
+  const result: RetentionResult = { flows: 0, quarantine: 0, edge_rollup_minute: 0, edge_rollup_hour: 0, mtls_rollup_hour: 0, chunks: 0, longestChunkMs: 0, vacuumedPages: 0, millis: 0, aborted: false };
   const del = deleters(db);
   // Recorded before the first chunk: from then on rows older than the cutoff may be missing.
   const mark = db.prepare<[string, number, number]>(`
@@ -117,6 +119,7 @@ export async function runRetention(db: Db, config: Settings, options: RetentionP
     ['quarantine', config.quarantine_days],
     ['edge_rollup_minute', config.rollups_days],
     ['edge_rollup_hour', config.rollups_days],
+    ['mtls_rollup_hour', config.rollups_days],
   ];
   for (const [table, days] of plan) {
     if (days <= 0) continue;

@@ -10,6 +10,7 @@
  * the one writer), which is what makes the watermark sound.
  */
 import type { Db } from './db.js';
+import { mtlsRollupHook } from './mtls-rollup.js';
 import type { BatchHook, Store } from './store.js';
 
 const ERROR = 'CASE WHEN f.response_code >= 500 OR (f.response_code = 0 AND f.response_flags_id IS NOT NULL) THEN 1 ELSE 0 END';
@@ -72,4 +73,5 @@ export function registerRollups(store: Store): void {
   if (registered.has(store)) return;
   registered.add(store);
   store.addHook(rollupHook(store.db));
+  store.addHook(mtlsRollupHook(store.db));
 }

@@ -64,6 +64,10 @@ t.test('old flows and quarantine go, rollups and newer rows stay identical', asy
   const newCount = count(db, 'SELECT count(*) AS n FROM flows WHERE ts >= ?', flowsCut);
   const keptMinute = digest(db, 'SELECT * FROM edge_rollup_minute WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8', rollupCut);
   const keptHour = digest(db, 'SELECT * FROM edge_rollup_hour WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8', rollupCut);
+  const keptMtls = digest(db, 'SELECT * FROM mtls_rollup_hour WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8,9,10,11,12', rollupCut);
+  const ancientMtls = count(db, 'SELECT count(*) AS n FROM mtls_rollup_hour WHERE bucket < ?', rollupCut);
+  const month = buildMtlsReport(store, { from: NOW - 30 * DAY, to: NOW, now: new Date(NOW) });
+  t.ok(ancientMtls > 0 && month.totals.requests > 0, `${ancientMtls} ancient mTLS rollup rows, ${month.totals.requests} requests in the last 30 days`);
   const ancientRollups = count(db, 'SELECT count(*) AS n FROM edge_rollup_minute WHERE bucket < ?', rollupCut);
   const principals = digest(db, 'SELECT * FROM principal_rollup ORDER BY 1,2');
   const strings = digest(db, 'SELECT * FROM strings ORDER BY id');
@@ -75,32 +79,38 @@ t.test('old flows and quarantine go, rollups and newer rows stay identical', asy
   t.equal(r.quarantine, qOld, 'every quarantined record older than 30 days deleted');
   t.equal(r.edge_rollup_minute, ancientRollups, 'minute rollups older than 400 days deleted');
   t.ok(r.edge_rollup_hour > 0, 'hour rollups older than 400 days deleted');
+  t.equal(r.mtls_rollup_hour, ancientMtls, 'mTLS rollups older than 400 days deleted');
   t.ok(chunks.every(([table, n]) => table.startsWith('edge_') || n <= 500), 'no flow/quarantine chunk over chunk_rows');
   t.ok(chunks.filter(([table]) => table === 'flows').length >= Math.ceil(oldFlows / 500), 'flows deleted in several chunks');
   t.equal(count(db, 'SELECT count(*) AS n FROM flows WHERE ts < ?', flowsCut), 0);
   t.equal(count(db, 'SELECT count(*) AS n FROM quarantine WHERE received_at < ?', NOW - 30 * DAY), 0);
   t.equal(count(db, 'SELECT count(*) AS n FROM edge_rollup_minute WHERE bucket < ?', rollupCut), 0);
   t.equal(count(db, 'SELECT count(*) AS n FROM edge_rollup_hour WHERE bucket < ?', rollupCut), 0);
+  t.equal(count(db, 'SELECT count(*) AS n FROM mtls_rollup_hour WHERE bucket < ?', rollupCut), 0);
   t.equal(digest(db, 'SELECT * FROM flows WHERE ts >= ? ORDER BY id', flowsCut), newFlows, 'newer flows untouched');
   t.equal(digest(db, 'SELECT * FROM quarantine WHERE received_at >= ? ORDER BY id', NOW - 30 * DAY), qNew, 'newer quarantine untouched');
   t.equal(digest(db, 'SELECT * FROM edge_rollup_minute WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8', rollupCut), keptMinute, 'minute rollups of the retained period identical (incl. the deleted flows\' buckets)');
   t.equal(digest(db, 'SELECT * FROM edge_rollup_hour WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8', rollupCut), keptHour, 'hour rollups identical');
+  t.equal(digest(db, 'SELECT * FROM mtls_rollup_hour WHERE bucket >= ? ORDER BY 1,2,3,4,5,6,7,8,9,10,11,12', rollupCut), keptMtls, 'mTLS rollups identical');
   t.equal(digest(db, 'SELECT * FROM principal_rollup ORDER BY 1,2'), principals, 'principal inventory untouched');
   t.equal(digest(db, 'SELECT * FROM strings ORDER BY id'), strings, 'interned strings untouched');
   t.equal(count(db, 'SELECT count(*) AS n FROM pragma_foreign_key_check'), 0, 'no dangling reference');
 
   const again = await runRetention(db, config(), { now: NOW });
-  t.same([again.flows, again.quarantine, again.edge_rollup_minute, again.edge_rollup_hour], [0, 0, 0, 0], 'a second pass finds nothing');
+  t.same([again.flows, again.quarantine, again.edge_rollup_minute, again.edge_rollup_hour, again.mtls_rollup_hour], [0, 0, 0, 0, 0], 'a second pass finds nothing');
 
-  // An evidence report over a window retention has cut says so, instead of passing off part of
-  // the period as all of it; one over the retained period does not.
+  // The evidence report reads the mTLS rollup: raw flows past flows_days do not shorten it. A
+  // window reaching past rollups_days says so, instead of passing off part of the period as all of it.
   t.equal(retentionCutoff(db, 'flows'), flowsCut, 'the flows cutoff is recorded');
-  const cut = buildMtlsReport(store, { from: NOW - 30 * DAY, to: NOW });
-  t.equal(cut.coverage.flows_deleted_before, new Date(flowsCut).toISOString(), 'report over 30 days names the cut');
-  t.match(cut.caveats[0], /^INCOMPLETE WINDOW: retention .* deleted raw flows older than/, 'and leads its caveats with it');
-  const kept = buildMtlsReport(store, { from: NOW - 7 * DAY, to: NOW });
-  t.equal(kept.coverage.flows_deleted_before, null, 'report within the retained period is whole');
-  t.notOk(kept.caveats.some((c) => c.startsWith('INCOMPLETE')), 'and has no such caveat');
+  t.equal(retentionCutoff(db, 'mtls_rollup_hour'), rollupCut, 'the mTLS rollup cutoff is recorded');
+  const after = buildMtlsReport(store, { from: NOW - 30 * DAY, to: NOW, now: new Date(NOW) });
+  t.same(after, month, 'the 30-day report is unchanged by the deletion of raw flows');
+  t.equal(after.coverage.data_deleted_before, null, 'and whole');
+  t.notOk(after.caveats.some((c) => c.startsWith('INCOMPLETE')), 'with no INCOMPLETE caveat');
+  const cut = buildMtlsReport(store, { from: NOW - 600 * DAY, to: NOW });
+  const rollupCutHour = Math.ceil(rollupCut / 3_600_000) * 3_600_000;
+  t.equal(cut.coverage.data_deleted_before, new Date(rollupCutHour).toISOString(), 'a report over 600 days names the rollup cut (to the hour: buckets go whole)');
+  t.match(cut.caveats[0], /^INCOMPLETE WINDOW: the hourly mTLS rollup holds nothing older than/, 'and leads its caveats with it');
 });
 
 t.test('0 days keeps that kind forever; the config refuses rollups shorter than flows', async (t) => {
@@ -108,7 +118,7 @@ t.test('0 days keeps that kind forever; the config refuses rollups shorter than 
   await ingest(store, generateMeshTraffic({ requests: 50, seed: 4, end: NOW - 900 * DAY }), 'ancient');
   const before = count(db, 'SELECT count(*) AS n FROM flows');
   const r = await runRetention(db, config({ flows_days: 0, quarantine_days: 0, rollups_days: 0 }), { now: NOW });
-  t.same([r.flows, r.edge_rollup_minute, r.chunks], [0, 0, 0]);
+  t.same([r.flows, r.edge_rollup_minute, r.mtls_rollup_hour, r.chunks], [0, 0, 0, 0]);
   t.equal(count(db, 'SELECT count(*) AS n FROM flows'), before);
   t.throws(() => RetentionConfigSchema.parse({ flows_days: 30, rollups_days: 7 }), /rollups_days/);
   const defaults = { enabled: true, flows_days: 14, quarantine_days: 30, rollups_days: 400, interval_ms: 3_600_000, chunk_rows: 5000, incremental_vacuum_pages: 2000 };
