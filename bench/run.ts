@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { splitCeiling, sqliteCeiling } from './ceilings.js';
+import { consoleFigures } from './console.js';
 import { corpusLines, writeCorpus, type LineKind } from './corpus.js';
 import type { IngestChildArgs, IngestChildResult } from './ingest.child.js';
 import { findKafkaSource, kafkaEndToEnd, kafkajsCeiling, mockBrokerBinary, partitionsFor, produce, startMockBroker } from './kafka.js';
@@ -54,7 +55,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--out') args.out = path.resolve(argv[++i] ?? '');
     else if (a === '--cache') args.cache = path.resolve(argv[++i] ?? '');
     else if (a === '--skip') for (const s of (argv[++i] ?? '').split(',')) args.skip.add(s.trim());
-    else throw new Error(`unknown argument ${a}; usage: run.js [--quick|--large] [--out FILE] [--cache DIR] [--skip parse,ingest,kafka,query]`);
+    else throw new Error(`unknown argument ${a}; usage: run.js [--quick|--large] [--out FILE] [--cache DIR] [--skip parse,ingest,kafka,query,console]`);
   }
   return args;
 }
@@ -236,6 +237,12 @@ async function main(): Promise<void> {
       route('findings', q.findings);
       route('mtls-report', q.mtlsReport, '< 2 s (30 days, from rollups)');
       M['query.mtls-report.sql'] = q.mtlsReportSql === null ? na('30-day mTLS aggregate, SQL on hourly rollups', 'ms', 'no rollup tables') : fig('30-day mTLS aggregate, SQL on hourly rollups', q.mtlsReportSql, 'ms', { note: 'stand-in for the report route: per-edge sums over 30 days' });
+    }
+
+    // --- The console's graph over ~100k edge-hours (bench/console.ts) ---------------------------
+    if (!args.skip.has('console')) {
+      log('console: graph API calls and render in headless Chromium');
+      Object.assign(M, await consoleFigures(args.mode, args.cache, schemaHash()));
     }
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -74,6 +74,36 @@ export function edgeKey(e: Pick<Edge, 'source_principal' | 'destination_service'
   return JSON.stringify([e.source_principal, e.destination_service, e.destination_port]);
 }
 
+/** What {@link edgesToDraw} keeps and what it leaves out. */
+export interface EdgeSelection {
+  /** The edges to draw, in the order given (so the layout stays deterministic). */
+  drawn: Edge[];
+  /** Edges left out, their requests, and how many of them carried plaintext. */
+  hidden: number;
+  hiddenRequests: number;
+  hiddenPlaintext: number;
+}
+
+/**
+ * At most `max` edges to draw: every edge with plaintext first (the ones an audit looks for,
+ * however quiet), then the busiest (ties by key, so the choice is stable); kept in their
+ * original order. Past a few hundred edges the picture is a hairball that the browser is slow
+ * to draw; what is left out is counted, never silently dropped.
+ */
+export function edgesToDraw(edges: readonly Edge[], max: number): EdgeSelection {
+  if (edges.length <= max) return { drawn: [...edges], hidden: 0, hiddenRequests: 0, hiddenPlaintext: 0 };
+  const keyed = edges.map((e, i) => ({ e, i, k: edgeKey(e), p: e.plaintext > 0 ? 0 : 1 }));
+  keyed.sort((a, b) => a.p - b.p || b.e.requests - a.e.requests || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const keep = keyed.slice(0, max).sort((a, b) => a.i - b.i).map((x) => x.e);
+  let hiddenRequests = 0;
+  let hiddenPlaintext = 0;
+  for (const x of keyed.slice(max)) {
+    hiddenRequests += x.e.requests;
+    if (x.p === 0) hiddenPlaintext++;
+  }
+  return { drawn: keep, hidden: edges.length - keep.length, hiddenRequests, hiddenPlaintext };
+}
+
 const COL_W = 280;
 const ROW_H = 64;
 const TOP = 76;

@@ -3,19 +3,24 @@
  * The identity graph: callers (SPIFFE principals) and destination services of a time range as
  * nodes, edges coloured by mTLS state and drawn thicker with more requests. The aggregation is
  * the server's (/api/v1/edges); this view only lays it out (graph-layout.ts) and draws SVG.
+ * Past MAX_DRAWN edges it draws those with plaintext and then the busiest, and says how many
+ * (and how many requests) are not shown, with a namespace filter and a "draw all" link: on a
+ * 1,500-edge mesh every edge made an unreadable picture that took seconds to paint.
  * Every edge is a focusable button, and the same edges are listed in a table for keyboard and
  * screen-reader users and narrow windows.
  */
 import type { Edge, Principal } from '../../schemas/api.js';
 import { apiUrl, getJson, messageOf } from './api.client.js';
 import { el, facts, field, replace, select, show, svg } from './dom.js';
-import { layoutGraph, type LaidEdge, type MtlsState } from './graph-layout.js';
+import { edgesToDraw, layoutGraph, type EdgeSelection, type LaidEdge, type MtlsState } from './graph-layout.js';
 import { announce, defaultRange, errorBox, hashLink, type ViewContext } from './view.js';
 
 type EdgesPage = { items: Edge[]; next_cursor: string | null; from: string; to: string };
 
 const STATE_TEXT: Record<MtlsState, string> = { verified: 'all mTLS verified', plaintext: 'some plaintext', unknown: 'unproven (unknown)' };
 const MAX_PAGES = 10;
+/** Edges drawn unless the user asks for all: plaintext ones, then the busiest; the rest counted in a note (see edgesToDraw()). */
+const MAX_DRAWN = 250;
 
 async function allEdges(params: Record<string, string>): Promise<{ items: Edge[]; truncated: boolean }> {
   const items: Edge[] = [];
@@ -47,6 +52,7 @@ export async function graphView(ctx: ViewContext): Promise<void> {
     namespace: ctx.params.get('namespace') ?? '',
     direction: ctx.params.get('direction') ?? '',
   };
+  const drawAll = ctx.params.get('all') === '1';
   const from = el('input', { id: 'g-from', name: 'from', value: q.from, autocomplete: 'off', spellcheck: 'false' });
   const to = el('input', { id: 'g-to', name: 'to', value: q.to, autocomplete: 'off', spellcheck: 'false' });
   const ns = select('g-namespace', 'namespace', [['', 'All namespaces'], ...(q.namespace ? [[q.namespace, q.namespace] as const] : [])], q.namespace);
@@ -58,13 +64,14 @@ export async function graphView(ctx: ViewContext): Promise<void> {
     ev.preventDefault();
     location.hash = hashLink('graph', { from: from.value.trim(), to: to.value.trim(), namespace: ns.value, direction: dir.value });
   });
+  const note = el('div');
   const canvas = el('div', { class: 'graph-canvas' });
   const details = el('section', { class: 'panel edge-details', 'aria-labelledby': 'edge-details-h', hidden: true });
   const list = el('div');
   replace(ctx.root,
     el('h1', { tabindex: '-1' }, 'Identity graph'),
     el('p', { class: 'lede' }, 'Callers (circles) and services (squares) by namespace; edges coloured by mTLS state and thicker with more requests. Select an edge for its counts and flows.'),
-    form, legend(), canvas, details, list);
+    form, legend(), note, canvas, details, list);
 
   void namespaces().then((names) => {
     for (const n of names) if (n !== q.namespace) ns.appendChild(el('option', { value: n }, n));
@@ -84,11 +91,27 @@ export async function graphView(ctx: ViewContext): Promise<void> {
     announce('No edges in this range.');
     return;
   }
-  const laid = layoutGraph(result.items);
+  const selection = edgesToDraw(result.items, drawAll ? Number.POSITIVE_INFINITY : MAX_DRAWN);
+  const laid = layoutGraph(selection.drawn);
   const showEdge = (e: LaidEdge) => renderDetails(details, e, q);
+  replace(note, selection.hidden > 0 ? hiddenNote(selection, result.items.length, q) : null);
   replace(canvas, drawGraph(laid, showEdge));
   replace(list, edgeTable(laid.edges, showEdge));
-  announce(`${result.items.length} edges${result.truncated ? ' (first pages only: narrow the range)' : ''}.`);
+  // For the bench and the e2e test: navigation start to the graph in the DOM.
+  performance.mark('meshtrail:graph-drawn');
+  const drawn = selection.hidden > 0 ? `; ${selection.drawn.length} drawn, ${selection.hidden} not shown` : '';
+  announce(`${result.items.length} edges${drawn}${result.truncated ? ' (first pages only: narrow the range)' : ''}.`);
+}
+
+/** Says how many edges are not drawn, with the ways to see them. */
+function hiddenNote(s: EdgeSelection, total: number, q: Record<string, string>): HTMLElement {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return el('p', { class: 'hint edges-hidden', 'data-role': 'edges-hidden', 'data-hidden': s.hidden },
+    `${n(s.drawn.length)} of ${n(total)} edges are drawn (those with plaintext first, then the busiest): `,
+    `${n(s.hidden)} more edges (${n(s.hiddenRequests)} requests${s.hiddenPlaintext > 0 ? `, ${n(s.hiddenPlaintext)} of them with plaintext` : ''}) are not shown. `,
+    'Choose a namespace to narrow the graph, or ',
+    el('a', { href: hashLink('graph', { ...q, all: '1' }), 'data-role': 'draw-all' }, `draw all ${n(total)} edges`),
+    ' (slow to draw).');
 }
 
 function legend(): HTMLElement {
