@@ -31,13 +31,19 @@ export interface MessageRecords {
 /** Splits a message value into records positioned at `offset * 65536 + line index`. */
 export function messageRecords(source: string, offset: number, value: Buffer | null): MessageRecords {
   if (value === null || value.length === 0) return { records: [], overflow: false };
-  const lines = value.toString('utf8').split('\n');
+  const whole = value.toString('utf8');
+  const base = offset * LINES_PER_MESSAGE;
+  // Most messages hold one line: no split, no intermediate array (this runs once per message).
+  if (!whole.includes('\n')) {
+    const text = whole.endsWith('\r') ? whole.slice(0, -1) : whole;
+    return { records: text.trim() === '' ? [] : [{ text, position: { source, pos: base, line: null } }], overflow: false };
+  }
+  const lines = whole.split('\n');
   let overflow = false;
   if (lines.length > LINES_PER_MESSAGE) {
     overflow = true;
     lines.splice(LINES_PER_MESSAGE - 1, lines.length, lines.slice(LINES_PER_MESSAGE - 1).join('\n'));
   }
-  const base = offset * LINES_PER_MESSAGE;
   const records: RawRecord[] = [];
   lines.forEach((raw, index) => {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;

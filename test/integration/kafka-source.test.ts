@@ -187,6 +187,42 @@ if (requireKafka(t)) {
     await source.stop();
   });
 
+  t.test('one transaction gathers many kafkajs batches from every partition, with all their positions', async (t) => {
+    const topic = 'gather';
+    await broker.createTopic(topic, 4);
+    const lines = generateMeshTraffic({ requests: 200, seed: 31 });
+    const messages = packMessages(lines, 4, { seed: 32, multiShare: 0.2 });
+    const producer = await connectProducer(broker.bootstrap);
+    t.teardown(() => producer.disconnect());
+    // Sends of 20 messages: kafkajs hands them over ~5 per partition per batch.
+    await produce(producer, topic, messages, 20);
+
+    const p = testPipeline(t.testdir());
+    const seen: { records: number; partitions: number }[] = [];
+    const handler: BatchHandler = async (batch) => {
+      seen.push({ records: batch.records.length, partitions: batch.positions.length });
+      return p.handler(batch);
+    };
+    const config = kafkaSourceConfig(broker.bootstrap, topic, { batch_max_records: 300, batch_max_wait_ms: 3000 });
+    const source = tracked(t, new KafkaSource(config, { store: p.store, metrics: ingestMetrics(), logger: memoryLogger().logger }));
+    await source.start(handler);
+    await waitFor(() => p.stored() >= lines.length, () => `${lines.length} rows, have ${p.stored()}`);
+
+    t.equal(p.stored(), lines.length, 'rows = lines');
+    t.equal(p.totals.duplicates, 0, 'nothing was handed over twice');
+    t.equal(firstDifference(p.state().requestIds(), expectedOutcome(lines).requestIds), 'none');
+    t.ok(seen.length >= 2, `several transactions (${seen.length})`);
+    // Full transactions are cut at a message boundary: at most 5 lines short of the limit.
+    t.ok(seen.slice(0, -1).every((b) => b.records > 295 && b.records <= 300), `all but the last transaction full: ${seen.map((b) => b.records).join(', ')}`);
+    t.ok(seen.some((b) => b.partitions === 4), 'a transaction carries the positions of all 4 partitions');
+    const high = await highWatermarks(broker, topic);
+    const positions = p.state().positions();
+    await waitFor(async () => {
+      const c = await committedOffsets(broker, config.group_id, topic);
+      return [0, 1, 2, 3].every((part) => c[part] === high[part] && positions[`kafka:${topic}/${part}`] === high[part]);
+    }, () => 'stored positions and Kafka commits to reach the high watermarks', 10_000);
+  });
+
   t.test('a rejected store commit is retried, and nothing is committed to Kafka until it succeeds', async (t) => {
     const topic = 'reject';
     await broker.createTopic(topic, 2);
