@@ -77,6 +77,45 @@ if (requireKafka(t)) {
     for (const { partition, high: h } of high) t.equal(s.positions()[`kafka:${topic}/${partition}`], h, `partition ${partition} stored up to its end`);
   });
 
+  t.test('a stall longer than the session timeout evicts the member: the source rejoins, nothing lost or doubled', async (t) => {
+    const broker: KafkaBroker = await startKafkaBroker({ brokers: 1 });
+    t.teardown(() => broker.stop());
+    const topic = 'stall';
+    await broker.createTopic(topic, 2);
+    const lines = generateMeshTraffic({ requests: 300, seed: 41, malformed: false });
+    const producer = await connectProducer(broker.bootstrap);
+    t.teardown(() => producer.disconnect());
+    await produce(producer, topic, packMessages(lines, 2), 100);
+
+    const p = testPipeline(t.testdir());
+    let stalls = 0;
+    // The third transaction blocks the event loop (as a long GC pause or a slow disk would):
+    // kafkajs can send no heartbeat, and the coordinator evicts the member.
+    const handler: typeof p.handler = async (batch) => {
+      if (p.totals.batches === 2 && stalls++ === 0) {
+        const until = Date.now() + 5000;
+        while (Date.now() < until) { /* stall */ }
+      }
+      return p.handler(batch);
+    };
+    const metrics = ingestMetrics();
+    const logs = memoryLogger();
+    const source = new KafkaSource(kafkaSourceConfig(broker.bootstrap, topic, { batch_max_records: 25 }), { store: p.store, metrics, logger: logs.logger });
+    t.teardown(() => source.stop());
+    await source.start(handler);
+    await waitFor(() => p.stored() >= lines.length, () => `${lines.length} rows, have ${p.stored()}`, 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const s = p.state();
+    t.equal(stalls, 1, 'the stall happened');
+    t.equal(s.flows + s.quarantined, lines.length, 'every line stored once');
+    t.equal(firstDifference(s.requestIds(), expectedOutcome(lines).requestIds), 'none', 'request ids match what was produced');
+    t.equal(p.totals.duplicates, 0, 'no record was handed to the store twice');
+    const joins = logs.entries().filter((e) => e.msg === 'Joined the consumer group.').length;
+    const replaced = metrics.sourceErrors.get({ source: source.name, reason: 'consumer_replaced' }) ?? 0;
+    t.ok(joins >= 2, `the member rejoined after the eviction (${joins} joins, ${replaced} replacements)`);
+    t.same(metrics.sourceErrors.get({ source: source.name, reason: 'consumer_crash' }) ?? 0, 0, 'the source did not die');
+  });
+
   t.test('two instances in one group, separate databases: they split the partitions and store every line once', async (t) => {
     const broker = await startKafkaBroker({ brokers: 1 });
     t.teardown(() => broker.stop());
