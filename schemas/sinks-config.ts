@@ -7,6 +7,7 @@
  * Wire into `schemas/config.ts` as `sinks: SinksConfigSchema` (it defaults to `[]`).
  */
 import { z } from 'zod';
+import { ResponseCodeFilterSchema } from './api.js';
 
 /** Retry policy of one sink: exponential backoff with full jitter between `initial_ms` and `max_ms`. */
 export const SinkRetrySchema = z
@@ -21,6 +22,49 @@ export const SinkRetrySchema = z
 
 const sinkName = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'lower-case letters, digits, _ . - (max 63)');
 
+/** An mTLS verdict as the /flows API spells it; YAML booleans are accepted for true/false. */
+const FlowMtlsVerdictSchema = z.union([
+  z.boolean().transform((b) => (b ? 'true' : 'false') as 'true' | 'false'),
+  z.enum(['true', 'false', 'unknown']),
+]);
+
+/** Which flows a sink forwards, in the vocabulary of `GET /api/v1/flows` (every given field must match). */
+export const SinkFlowsFilterSchema = z
+  .object({
+    mtls: z.union([FlowMtlsVerdictSchema, z.array(FlowMtlsVerdictSchema).min(1).max(3)])
+      .transform((v) => [...new Set(Array.isArray(v) ? v : [v])].sort()).optional()
+      .describe('mTLS verdict: true (mutually authenticated), false (plaintext), unknown (the line does not prove either), or a list of them.'),
+    direction: z.enum(['inbound', 'outbound']).optional().describe('inbound or outbound, as the reporting proxy saw it.'),
+    // The same rule as /flows?namespace= (an RFC 1123 label).
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name').optional()
+      .describe('Source or destination namespace.'),
+    response_code: z.union([z.number().int().min(0).max(999).transform(String), z.string()])
+      .refine((s) => ResponseCodeFilterSchema.safeParse(s).success, 'must be a status code (503) or a class (5xx)')
+      .optional().describe('An exact status (503) or a class (5xx).'),
+  })
+  .strict();
+
+/** The named filters `flows:` also takes instead of an object. */
+const FLOW_PRESETS = {
+  plaintext: { mtls: ['false'] },
+  mtls_unknown: { mtls: ['unknown'] },
+  not_mtls: { mtls: ['false', 'unknown'] },
+  all: {},
+} as const satisfies Record<string, z.infer<typeof SinkFlowsFilterSchema>>;
+
+/** `flows:` of a sink: a preset name or a filter object, normalised to the filter object. */
+export const SinkFlowsSchema = z
+  .union([
+    z.enum(['plaintext', 'mtls_unknown', 'not_mtls', 'all']).transform((p): z.infer<typeof SinkFlowsFilterSchema> => {
+      const preset = FLOW_PRESETS[p];
+      return 'mtls' in preset ? { mtls: [...preset.mtls] } : {};
+    }),
+    SinkFlowsFilterSchema.refine((f) => Object.values(f).some((v) => v !== undefined), {
+      message: 'an empty filter would forward every flow; write `flows: all` to mean that',
+    }),
+  ])
+  .describe('Also forward raw flows matching this filter (off when absent): `plaintext`, `mtls_unknown`, `not_mtls`, `all`, or an object of /flows filters {mtls, direction, namespace, response_code}, all of which must match. Delivery starts with the flows stored after the sink first starts with flows on; see src/sinks/README.md.');
+
 /** Fields every sink has: its name (which keys its outbox cursor), batching and retry. */
 const common = {
   name: sinkName.optional()
@@ -30,6 +74,7 @@ const common = {
   poll_interval_ms: z.number().int().min(10).max(600_000).default(1000)
     .describe('How often an idle sink looks for new outbox events, ms; `dispatcher.notify()` wakes it earlier. Default 1000.'),
   retry: SinkRetrySchema.default({ initial_ms: 500, max_ms: 60_000 }),
+  flows: SinkFlowsSchema.optional(),
 };
 
 const tlsFiles = z
@@ -72,6 +117,7 @@ export const SplunkHecSinkConfigSchema = z
     url: z.url().describe('Base URL of the collector, e.g. https://splunk:8088 (the path /services/collector/event is appended unless the URL already has a path).'),
     token: z.string().min(1).describe('HEC token, sent as `Authorization: Splunk <token>`. Use ${ENV_VAR}.'),
     sourcetype: z.string().min(1).default('meshtrail:finding').describe('Splunk sourcetype of every event. Default meshtrail:finding.'),
+    flows_sourcetype: z.string().min(1).default('meshtrail:flow').describe('Splunk sourcetype of forwarded flows (see `flows`). Default meshtrail:flow.'),
     source: z.string().min(1).default('meshtrail').describe('Splunk source. Default meshtrail.'),
     index: z.string().min(1).optional().describe('Target index; default the token\'s default index.'),
     host: z.string().min(1).optional().describe('Splunk host field; default the machine\'s host name.'),
@@ -100,6 +146,8 @@ export const KafkaSinkConfigSchema = z
     ...common,
     brokers: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')).min(1).describe('Bootstrap brokers.'),
     topic: z.string().min(1).default('meshtrail.findings').describe('Findings topic. Key = finding id, so a compacted topic keeps each finding\'s latest event.'),
+    flows_topic: z.string().min(1).default('meshtrail.flows')
+      .describe('Topic of forwarded flows (see `flows`). Key = the flow\'s input stream, so each stream stays in order; do not compact it. Default meshtrail.flows.'),
     client_id: z.string().min(1).default('meshtrail-sink'),
     idempotent: z.boolean().default(true)
       .describe('Idempotent producer (no duplicates from the producer\'s own retries; acks=all, one request in flight). Default true. Needs a broker that serves InitProducerId (every real Kafka >= 0.11).'),
@@ -158,12 +206,37 @@ export type SplunkHecSinkConfig = z.infer<typeof SplunkHecSinkConfigSchema>;
 export type WebhookSinkConfig = z.infer<typeof WebhookSinkConfigSchema>;
 export type KafkaSinkConfig = z.infer<typeof KafkaSinkConfigSchema>;
 export type SinkTlsConfig = NonNullable<SyslogSinkConfig['tls']>;
+export type SinkFlowsFilter = z.infer<typeof SinkFlowsFilterSchema>;
 
 const errorInfo = z.object({
   code: z.string().describe('Low-cardinality reason: http_503, connect_refused, tls_verify, outbox_row_invalid, ...'),
   message: z.string().describe('What the receiver or the network said.'),
   at: z.iso.datetime(),
 }).strict();
+
+/** The flow-forwarding part of one sink's state (present only when the sink forwards flows). */
+export const SinkFlowsStatusSchema = z
+  .object({
+    filter: z.object({
+      mtls: z.array(z.enum(['true', 'false', 'unknown'])).optional(),
+      direction: z.enum(['inbound', 'outbound']).optional(),
+      namespace: z.string().optional(),
+      response_code: z.string().optional(),
+    }).strict().describe('The configured filter ({} = every flow).'),
+    state: z.enum(['starting', 'idle', 'sending', 'retrying', 'parked', 'stopped'])
+      .describe('As for findings; flows park on their own (a rejected flows batch does not stop findings).'),
+    cursor: z.number().int().nonnegative().describe('Flow id up to which every matching flow was acknowledged (or lost, see `lost`).'),
+    started_at_flow_id: z.number().int().nonnegative().describe('The newest flow id when the sink first started with flows: older flows are not forwarded.'),
+    lag: z.number().int().nonnegative().describe('Flows stored after the cursor, not yet examined (an upper bound of the matching ones).'),
+    delivered: z.number().int().nonnegative().describe('Flows acknowledged, ever.'),
+    lost: z.number().int().nonnegative().describe('Flows deleted by retention before this sink had forwarded them, ever (whether they matched the filter cannot be known any more, so this is an upper bound). Non-zero means the receiver missed flows.'),
+    last_lost_at: z.iso.datetime().nullable().describe('When flows were last found lost.'),
+    consecutive_failures: z.number().int().nonnegative(),
+    next_attempt_at: z.iso.datetime().nullable(),
+    last_success_at: z.iso.datetime().nullable(),
+    parked: errorInfo.nullable().describe('Set while flow forwarding is parked: why.'),
+  })
+  .strict();
 
 /** One sink's delivery state: the body items of `GET /api/v1/sinks`. */
 export const SinkStatusSchema = z
@@ -181,6 +254,7 @@ export const SinkStatusSchema = z
     last_success_at: z.iso.datetime().nullable(),
     last_error: errorInfo.nullable(),
     parked: errorInfo.nullable().describe('Set while parked: why.'),
+    flows: SinkFlowsStatusSchema.optional().describe('Raw-flow forwarding, when the sink has `flows` configured.'),
   })
   .strict();
 

@@ -79,7 +79,7 @@ export async function startRun(configFile: string, logger: Logger = createLogger
   let sinks: SinkDispatcher | null = null;
   let url: string | null = null;
   try {
-    sinks = createSinkDispatcher(config.sinks, { db, version: VERSION, logger, metrics: metrics.registry });
+    sinks = createSinkDispatcher(config.sinks, { db, store, version: VERSION, logger, metrics: metrics.registry });
     await sinks.start();
     if (config.api.enabled) {
       if (config.api.tokens.length === 0) log.warn({ listen: config.api.listen }, 'API has no tokens configured: every caller is admin.');

@@ -22,7 +22,24 @@ export function cefValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r\n|\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
-const ms = (iso: string): string => String(Date.parse(iso));
+/** Epoch ms of an ISO-8601 time, as CEF `rt`/`start`/`end` want it. */
+export const ms = (iso: string): string => String(Date.parse(iso));
+
+/** One CEF extension: a fixed key and a value (left out when null). */
+export type CefExtension = [string, string | number | null | undefined];
+
+/** The extension part of a CEF line, in the given order, empty values and their labels left out. */
+export function cefExtensions(ext: readonly CefExtension[]): string {
+  return ext
+    .filter(([k, v], i, all) => {
+      if (v === null || v === undefined) return false;
+      // A label without its value is noise: drop `csNLabel` when `csN` is empty.
+      if (k.endsWith('Label')) { const next = all[i + 1]; return next !== undefined && next[1] !== null && next[1] !== undefined; }
+      return true;
+    })
+    .map(([k, v]) => `${k}=${cefValue(String(v))}`)
+    .join(' ');
+}
 
 /** Options for {@link toCef}. */
 export interface CefOptions {
@@ -36,7 +53,7 @@ export function toCef(event: FindingEvent, options: CefOptions): string {
   const dest = f.destination ? splitHostPort(f.destination) : null;
   const srcIp = evidenceSourceIp(f.evidence);
   // Order is fixed so that lines are reproducible and diffable.
-  const ext: [string, string | number | null | undefined][] = [
+  const ext: CefExtension[] = [
     ['rt', ms(event.at)],
     ['externalId', event.event_id],
     ['act', event.type],
@@ -60,15 +77,7 @@ export function toCef(event: FindingEvent, options: CefOptions): string {
     ['cs5Label', 'evidence'], ['cs5', JSON.stringify(f.evidence)],
     ['cs6Label', 'sourceWorkload'], ['cs6', f.source_workload && f.source_namespace ? `${f.source_namespace}/${f.source_workload}` : f.source_workload],
   ];
-  const extensions = ext
-    .filter(([k, v], i, all) => {
-      if (v === null || v === undefined) return false;
-      // A label without its value is noise: drop `csNLabel` when `csN` is empty.
-      if (k.endsWith('Label')) { const next = all[i + 1]; return next !== undefined && next[1] !== null && next[1] !== undefined; }
-      return true;
-    })
-    .map(([k, v]) => `${k}=${cefValue(String(v))}`)
-    .join(' ');
+  const extensions = cefExtensions(ext);
   const header = [
     'CEF:0', 'meshtrail', 'meshtrail', cefHeader(options.version), cefHeader(f.detector), cefHeader(f.title), String(SEVERITY_SCORE[f.severity]),
   ].join('|');

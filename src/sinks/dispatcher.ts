@@ -18,13 +18,21 @@
  * - A row of the outbox that does not decode parks the lane too (code `outbox_row_invalid`)
  *   rather than being skipped.
  *
+ * Raw flows (a sink with `flows:`): the same lane also forwards the flows its filter selects, from
+ * its own flow cursor (flow-feed.ts), in separate batches and only when no findings event is
+ * waiting, so findings always go first. Flows keep their own failure state: a flows batch that
+ * fails waits its own backoff without delaying findings, and one the receiver rejects parks flow
+ * forwarding only. Flows deleted by retention before the sink read them are counted (`lost`:
+ * metric, warn log, `GET /api/v1/sinks`), never skipped silently.
+ *
  * Shutdown: `stop(deadline)` stops starting new sends, lets in-flight sends finish until the
  * deadline (then aborts them; an aborted batch is simply resent after restart), closes the sinks.
  * `start` and `stop` are idempotent; `stop` before `start` is a no-op.
  */
-import type { SinkRetry, SinkStatus } from '../../schemas/sinks-config.js';
+import type { SinkFlowsFilter, SinkRetry, SinkStatus } from '../../schemas/sinks-config.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Registry } from '../telemetry/metrics.js';
+import type { FlowFeed } from './flow-feed.js';
 import { sinkMetrics, type SinkMetrics } from './metrics.js';
 import { OutboxRowError, type SinkStateStore } from './outbox.js';
 import { backoffMs } from './retry.js';
@@ -35,6 +43,8 @@ export interface LaneConfig {
   batch_max_events: number;
   poll_interval_ms: number;
   retry: SinkRetry;
+  /** Also forward the flows this filter selects (absent: findings only). */
+  flows?: SinkFlowsFilter | undefined;
 }
 
 /** What a lane is doing right now. */
@@ -43,6 +53,8 @@ export type LaneState = SinkStatus['state'];
 /** Constructor input of {@link SinkDispatcher}. */
 export interface DispatcherOptions {
   outbox: SinkStateStore;
+  /** Raw flows, needed when any sink has `flows`. */
+  flows?: FlowFeed;
   sinks: { sink: Sink; config: LaneConfig }[];
   logger: Logger;
   /** Registry to create the sink metrics on (or ready-made metrics). */
@@ -56,6 +68,16 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** Failure state of a lane's raw-flow forwarding, kept apart from the findings' own. */
+class FlowStream {
+  state: LaneState = 'starting';
+  started = false;
+  consecutive = 0;
+  retryAt: number | null = null;
+  parked: { code: string; message: string; at: number } | null = null;
+  constructor(readonly filter: SinkFlowsFilter, readonly feed: FlowFeed) {}
+}
+
 class Lane {
   state: LaneState = 'starting';
   consecutive = 0;
@@ -63,11 +85,15 @@ class Lane {
   parked: { code: string; message: string; at: number } | null = null;
   inflight: AbortController | null = null;
   done: Promise<void> = Promise.resolve();
+  readonly flows: FlowStream | null;
   private wake: (() => void) | null = null;
   private readonly log: Logger;
 
   constructor(readonly sink: Sink, readonly config: LaneConfig, private readonly d: SinkDispatcher, logger: Logger) {
     this.log = logger.child({ component: 'sink', sink: sink.name, sink_type: sink.type });
+    if (config.flows && !d.flowFeed) throw new Error(`sink ${sink.name} forwards flows but the dispatcher has no flow feed`);
+    if (config.flows && !sink.sendFlows) throw new Error(`sink ${sink.name} (${sink.type}) cannot forward flows`);
+    this.flows = config.flows && d.flowFeed ? new FlowStream(config.flows, d.flowFeed) : null;
   }
 
   /** Ends a wait early (new events, unpark, stop). */
@@ -121,8 +147,9 @@ class Lane {
         continue;
       }
       if (events.length === 0) {
+        if (this.flows && await this.flowStep(this.flows)) continue;
         this.state = 'idle';
-        await this.sleep(this.config.poll_interval_ms);
+        await this.sleep(this.idleMs());
         continue;
       }
       this.state = 'sending';
@@ -153,6 +180,95 @@ class Lane {
       }
     }
     this.state = 'stopped';
+    if (this.flows) this.flows.state = 'stopped';
+  }
+
+  /** How long an idle lane waits: the poll interval, or less when a flows retry is due sooner. */
+  private idleMs(): number {
+    const at = this.flows?.parked ? null : this.flows?.retryAt ?? null;
+    return at === null ? this.config.poll_interval_ms : Math.max(0, Math.min(this.config.poll_interval_ms, at - Date.now()));
+  }
+
+  /**
+   * One step of raw-flow forwarding, run when no findings event is waiting: reads the next
+   * window after the flow cursor and sends its matching flows. Returns whether it did any work
+   * (so the lane looks at findings again before idling).
+   */
+  private async flowStep(fs: FlowStream): Promise<boolean> {
+    if (fs.parked) return false;
+    if (fs.retryAt !== null) {
+      if (Date.now() < fs.retryAt) return false;
+      fs.retryAt = null;
+    }
+    const name = this.sink.name;
+    let batch;
+    try {
+      if (!fs.started) {
+        const { state, created } = fs.feed.start(name);
+        fs.started = true;
+        if (created) this.log.info({ flow_cursor: state.flow_id, filter: fs.filter }, 'Flow forwarding starts with the flows stored from now on; older flows are not forwarded.');
+        else this.log.info({ flow_cursor: state.flow_id, lag: fs.feed.lag(name), filter: fs.filter }, 'Flow forwarding resumes after its cursor.');
+      }
+      batch = fs.feed.read(name, fs.filter, this.config.batch_max_events);
+    } catch (err) {
+      this.flowsFailed(fs, { retry: 'flows_read', detail: `reading flows failed: ${(err as Error).message}` });
+      return true;
+    }
+    if (!batch) {
+      fs.state = 'idle';
+      return false;
+    }
+    let result: SendResult = 'ok';
+    if (batch.flows.length > 0) {
+      fs.state = 'sending';
+      this.state = 'sending';
+      const ac = new AbortController();
+      this.inflight = ac;
+      const t0 = process.hrtime.bigint();
+      try {
+        result = await this.sink.sendFlows!(batch.flows, ac.signal);
+      } catch (err) {
+        result = { retry: 'exception', detail: `sink threw: ${(err as Error).message}` };
+      } finally {
+        this.inflight = null;
+      }
+      this.d.metrics.sendSeconds.observe({ sink: name }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    if (result === 'ok') {
+      fs.feed.advance(name, batch);
+      if (batch.flows.length > 0) this.d.metrics.flowsDelivered.inc({ sink: name }, batch.flows.length);
+      if (batch.lost > 0) {
+        this.d.metrics.flowsLost.inc({ sink: name }, batch.lost);
+        this.log.warn({ stream: 'flows', lost: batch.lost, after_flow_id: batch.after, to_flow_id: batch.end },
+          'Flows were deleted by retention before this sink forwarded them: the receiver will never get them. Counted in meshtrail_sink_flows_lost_total and GET /api/v1/sinks; keep the receiver up or raise retention.flows_days.');
+      }
+      if (fs.consecutive > 0) this.log.info({ stream: 'flows', failures: fs.consecutive, flow_cursor: batch.end }, 'Flow forwarding recovered; receiver acknowledged again.');
+      fs.consecutive = 0;
+      fs.state = 'idle';
+    } else if ('retry' in result) {
+      this.flowsFailed(fs, result);
+    } else {
+      fs.parked = { code: result.code, message: result.reject, at: Date.now() };
+      fs.state = 'parked';
+      this.d.outbox.recordError(name, result.code, result.reject);
+      this.d.metrics.failures.inc({ sink: name, outcome: 'reject', reason: result.code });
+      this.log.error({ stage: 'sending', stream: 'flows', reason: result.code, err_message: result.reject, flow_cursor: batch.after },
+        'Flow forwarding PARKED: the receiver rejected a flows batch; findings are still delivered. No flow is skipped: after fixing the configuration, restart meshtrail and flows resume from the cursor.');
+    }
+    return true;
+  }
+
+  /** A failed flows send: schedule its retry without blocking findings. */
+  private flowsFailed(fs: FlowStream, result: { retry: string; afterMs?: number; detail?: string }): void {
+    if (this.d.stopping) return;
+    fs.consecutive++;
+    const delay = Math.max(Math.min(result.afterMs ?? 0, MAX_RETRY_AFTER_MS), backoffMs(this.config.retry, fs.consecutive, this.d.random));
+    fs.retryAt = Date.now() + delay;
+    fs.state = 'retrying';
+    this.d.outbox.recordError(this.sink.name, result.retry, result.detail ?? result.retry);
+    this.d.metrics.failures.inc({ sink: this.sink.name, outcome: 'retry', reason: result.retry });
+    this.log.warn({ stage: 'sending', stream: 'flows', reason: result.retry, err_message: result.detail, attempt: fs.consecutive, retry_in_ms: delay },
+      'Flows send failed; retrying the same flows after a backoff (findings are not held up).');
   }
 
   private async failed(result: { retry: string; afterMs?: number; detail?: string }): Promise<void> {
@@ -174,6 +290,7 @@ class Lane {
 /** Delivers outbox events to every sink, each at its own pace. */
 export class SinkDispatcher {
   /** @internal */ readonly outbox: SinkStateStore;
+  /** @internal */ readonly flowFeed: FlowFeed | undefined;
   /** @internal */ readonly metrics: SinkMetrics;
   /** @internal */ readonly random: () => number;
   /** @internal */ stopping = false;
@@ -184,6 +301,7 @@ export class SinkDispatcher {
 
   constructor(options: DispatcherOptions) {
     this.outbox = options.outbox;
+    this.flowFeed = options.flows;
     this.log = options.logger.child({ component: 'sinks' });
     this.random = options.random ?? Math.random;
     const m = options.metrics;
@@ -198,6 +316,7 @@ export class SinkDispatcher {
       for (const lane of this.lanes) {
         try {
           this.metrics.lag.set({ sink: lane.sink.name }, this.outbox.lag(lane.sink.name));
+          if (lane.flows) this.metrics.flowsLag.set({ sink: lane.sink.name }, lane.flows.feed.lag(lane.sink.name));
         } catch {
           // The database may be closed during shutdown; a missing gauge beats a failed scrape.
         }
@@ -209,6 +328,7 @@ export class SinkDispatcher {
   async start(): Promise<void> {
     if (this.started || this.stopping) return;
     this.started = true;
+    this.forgetFlowCursors();
     for (const lane of this.lanes) {
       lane.done = lane.run().catch((err: unknown) => {
         // run() handles every expected failure; reaching here is a bug, so say so loudly.
@@ -217,6 +337,27 @@ export class SinkDispatcher {
       });
     }
     this.log.info({ sinks: this.lanes.map((l) => `${l.sink.name}(${l.sink.type})`) }, 'Sink dispatcher started.');
+  }
+
+  /**
+   * Drops the flow cursor of every configured sink whose `flows:` was removed, so that turning
+   * it on again later starts from then instead of replaying (and reporting as lost) everything
+   * stored while it was off.
+   */
+  private forgetFlowCursors(): void {
+    if (!this.flowFeed) return;
+    for (const lane of this.lanes) {
+      if (lane.flows) continue;
+      try {
+        const old = this.flowFeed.forget(lane.sink.name);
+        if (old) {
+          this.log.warn({ sink: lane.sink.name, flow_cursor: old.flow_id, delivered: old.delivered, lost: old.lost },
+            'Flow forwarding is off for this sink now; its flow cursor was dropped. Turning it on again starts from the flows stored from then on.');
+        }
+      } catch (err) {
+        this.log.warn({ sink: lane.sink.name, err }, 'Could not drop the flow cursor of a sink without flows.');
+      }
+    }
   }
 
   /** Wakes idle lanes now (call after committing new outbox rows) instead of at their next poll. */
@@ -251,8 +392,27 @@ export class SinkDispatcher {
           ? { code: s.last_error_code, message: s.last_error ?? '', at: iso(s.last_error_at)! }
           : null,
         parked: lane.parked ? { code: lane.parked.code, message: lane.parked.message, at: iso(lane.parked.at)! } : null,
+        ...(lane.flows ? { flows: this.flowStatus(lane, lane.flows) } : {}),
       };
     });
+  }
+
+  private flowStatus(lane: Lane, fs: FlowStream): NonNullable<SinkStatus['flows']> {
+    const s = fs.feed.state(lane.sink.name);
+    return {
+      filter: fs.filter,
+      state: lane.parked || fs.parked ? 'parked' : fs.state !== 'stopped' && fs.retryAt !== null ? 'retrying' : fs.state,
+      cursor: s?.flow_id ?? 0,
+      started_at_flow_id: s?.started_at_flow_id ?? 0,
+      lag: s ? fs.feed.lag(lane.sink.name) : 0,
+      delivered: s?.delivered ?? 0,
+      lost: s?.lost ?? 0,
+      last_lost_at: iso(s?.last_lost_at ?? null),
+      consecutive_failures: fs.consecutive,
+      next_attempt_at: iso(fs.retryAt),
+      last_success_at: iso(s?.last_success_at ?? null),
+      parked: fs.parked ? { code: fs.parked.code, message: fs.parked.message, at: iso(fs.parked.at)! } : null,
+    };
   }
 
   /**

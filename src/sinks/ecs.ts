@@ -39,7 +39,7 @@ export function evidenceSourceIp(evidence: Record<string, unknown>): string | nu
 }
 
 /** Drops null/undefined members and empty objects, so documents carry only known facts. */
-function prune(value: unknown): unknown {
+export function prune(value: unknown): unknown {
   if (Array.isArray(value)) return value;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};

@@ -16,6 +16,8 @@ import type { FindingEvent } from '../../schemas/finding.js';
 import type { KafkaSinkConfig } from '../../schemas/sinks-config.js';
 import type { Logger } from '../telemetry/logger.js';
 import { toEcs } from './ecs.js';
+import { flowToEcs } from './flow-ecs.js';
+import type { FlowEvent } from './flow-feed.js';
 import { tlsOptions } from './http.js';
 import type { SendResult, Sink } from './sink.js';
 
@@ -27,6 +29,18 @@ export function kafkaMessages(events: FindingEvent[], version: string): { key: s
     key: e.finding.id,
     value: JSON.stringify(toEcs(e, { version })),
     headers: { event_id: e.event_id, event_type: e.type },
+  }));
+}
+
+/**
+ * The records for forwarded flows, in order: key = the flow's input stream (so each stream's
+ * flows stay in order in one partition), value = the ECS document, headers `event_id`, `event_type: flow`.
+ */
+export function kafkaFlowMessages(flows: FlowEvent[], version: string): { key: string; value: string; headers: Record<string, string> }[] {
+  return flows.map((e) => ({
+    key: e.flow.source.key,
+    value: JSON.stringify(flowToEcs(e, { version })),
+    headers: { event_id: e.event_id, event_type: 'flow' },
   }));
 }
 
@@ -71,7 +85,15 @@ export class KafkaSink implements Sink {
     });
   }
 
-  async send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
+  send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.produce(this.cfg.topic, kafkaMessages(events, this.version), signal);
+  }
+
+  sendFlows(flows: FlowEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.produce(this.cfg.flows_topic, kafkaFlowMessages(flows, this.version), signal);
+  }
+
+  private async produce(topic: string, messages: ReturnType<typeof kafkaMessages>, signal: AbortSignal): Promise<SendResult> {
     try {
       if (!this.connected) this.connected = this.producer.connect();
       await this.connected;
@@ -84,7 +106,7 @@ export class KafkaSink implements Sink {
       signal.addEventListener('abort', () => resolve({ retry: 'aborted', detail: 'send aborted' }), { once: true });
     });
     const sent = this.producer
-      .send({ topic: this.cfg.topic, acks: -1, timeout: this.cfg.timeout_ms, messages: kafkaMessages(events, this.version) })
+      .send({ topic, acks: -1, timeout: this.cfg.timeout_ms, messages })
       .then((): SendResult => 'ok', kafkaOutcome);
     return Promise.race([sent, aborted]);
   }

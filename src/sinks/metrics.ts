@@ -9,6 +9,9 @@ export function sinkMetrics(registry: Registry = new Registry()) {
     failures: registry.register(new Counter('meshtrail_sink_send_failures_total', 'Failed sends, by sink, outcome (retry|reject) and reason (http_503, connect_refused, ...).')),
     lag: registry.register(new Gauge('meshtrail_sink_lag_events', 'Outbox events not yet acknowledged by the sink\'s receiver.')),
     parked: registry.register(new Gauge('meshtrail_sink_parked', '1 while a sink is parked after its receiver rejected the configuration.')),
+    flowsDelivered: registry.register(new Counter('meshtrail_sink_flows_delivered_total', 'Raw flows (sinks with `flows:`) acknowledged by a sink\'s receiver.')),
+    flowsLost: registry.register(new Counter('meshtrail_sink_flows_lost_total', 'Flows deleted by retention before a sink with `flows:` had forwarded them (an upper bound of the matching ones).')),
+    flowsLag: registry.register(new Gauge('meshtrail_sink_flows_lag', 'Flows stored after a flow-forwarding sink\'s cursor, not yet examined.')),
     sendSeconds: registry.register(new Histogram('meshtrail_sink_send_seconds', 'Time of one send (batch) to a receiver.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])),
   };
 }

@@ -12,6 +12,7 @@
  * A sink never throws for delivery problems; a throw is treated as `retry` with reason `exception`.
  */
 import type { FindingEvent } from '../../schemas/finding.js';
+import type { FlowEvent } from './flow-feed.js';
 
 /** Outcome of one {@link Sink.send}. `retry`/`code` are low-cardinality reasons (`http_503`). */
 export type SendResult =
@@ -27,6 +28,11 @@ export interface Sink {
   readonly type: string;
   /** Delivers `events` (ascending seq, non-empty); must settle soon after `signal` aborts. */
   send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult>;
+  /**
+   * Delivers forwarded raw flows (ascending id, non-empty), with the same outcomes as `send`.
+   * Required of sinks whose config has `flows`; findings and flows never share a batch.
+   */
+  sendFlows?(flows: FlowEvent[], signal: AbortSignal): Promise<SendResult>;
   /** Releases connections; idempotent. */
   close(): Promise<void>;
 }

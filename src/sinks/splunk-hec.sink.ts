@@ -12,6 +12,8 @@ import os from 'node:os';
 import type { FindingEvent } from '../../schemas/finding.js';
 import type { SplunkHecSinkConfig } from '../../schemas/sinks-config.js';
 import { toEcs } from './ecs.js';
+import { flowToEcs } from './flow-ecs.js';
+import type { FlowEvent } from './flow-feed.js';
 import { HttpPoster } from './http.js';
 import type { SendResult, Sink } from './sink.js';
 
@@ -34,6 +36,18 @@ export function hecBody(events: FindingEvent[], cfg: Pick<SplunkHecSinkConfig, '
   })).join('\n');
 }
 
+/** The request body for forwarded flows: as {@link hecBody}, with the flows sourcetype. */
+export function hecFlowBody(flows: FlowEvent[], cfg: Pick<SplunkHecSinkConfig, 'source' | 'flows_sourcetype' | 'index'> & { host: string }, version: string): string {
+  return flows.map((e) => JSON.stringify({
+    time: Date.parse(e.at) / 1000,
+    host: cfg.host,
+    source: cfg.source,
+    sourcetype: cfg.flows_sourcetype,
+    ...(cfg.index ? { index: cfg.index } : {}),
+    event: flowToEcs(e, { version }),
+  })).join('\n');
+}
+
 /** Splunk HEC {@link Sink}. */
 export class SplunkHecSink implements Sink {
   readonly type = 'splunk_hec';
@@ -46,7 +60,14 @@ export class SplunkHecSink implements Sink {
   }
 
   send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
-    const body = hecBody(events, { ...this.cfg, host: this.host }, this.version);
+    return this.post(hecBody(events, { ...this.cfg, host: this.host }, this.version), signal);
+  }
+
+  sendFlows(flows: FlowEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.post(hecFlowBody(flows, { ...this.cfg, host: this.host }, this.version), signal);
+  }
+
+  private post(body: string, signal: AbortSignal): Promise<SendResult> {
     return this.poster.post(body, { authorization: `Splunk ${this.cfg.token}`, 'content-type': 'application/json' }, signal);
   }
 

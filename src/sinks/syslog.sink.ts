@@ -18,6 +18,9 @@ import type { FindingEvent, Severity } from '../../schemas/finding.js';
 import type { SyslogSinkConfig } from '../../schemas/sinks-config.js';
 import { toCef } from './cef.js';
 import { toEcs } from './ecs.js';
+import { flowToCef } from './flow-cef.js';
+import { flowToEcs } from './flow-ecs.js';
+import type { FlowEvent } from './flow-feed.js';
 import { networkOutcome, tlsOptions } from './http.js';
 import type { SendResult, Sink } from './sink.js';
 
@@ -42,6 +45,11 @@ export interface Rfc5424Options {
 export function rfc5424(event: FindingEvent, body: string, o: Rfc5424Options): string {
   const pri = o.facility * 8 + SYSLOG_SEVERITY[event.finding.severity];
   return `<${pri}>1 ${event.at} ${headerField(o.hostname, 255)} ${headerField(o.appName, 48)} ${headerField(o.procId, 128)} ${headerField(event.type, 32)} - ${body}`;
+}
+
+/** One RFC 5424 message for a forwarded flow: severity 6 (informational), MSGID `flow`. */
+export function rfc5424Flow(event: FlowEvent, body: string, o: Rfc5424Options): string {
+  return `<${o.facility * 8 + 6}>1 ${event.at} ${headerField(o.hostname, 255)} ${headerField(o.appName, 48)} ${headerField(o.procId, 128)} flow - ${body}`;
 }
 
 /** RFC 6587 §3.4.1 octet-counted frame: the byte length, a space, the message. */
@@ -69,7 +77,23 @@ export class SyslogSink implements Sink {
     }).join('');
   }
 
-  async send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
+  /** The framed bytes for forwarded flows. */
+  flowFrames(flows: FlowEvent[]): string {
+    return flows.map((e) => {
+      const body = this.cfg.format === 'cef' ? flowToCef(e, { version: this.version }) : JSON.stringify(flowToEcs(e, { version: this.version }));
+      return octetFrame(rfc5424Flow(e, body, this.header));
+    }).join('');
+  }
+
+  send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.write(this.frames(events), signal);
+  }
+
+  sendFlows(flows: FlowEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.write(this.flowFrames(flows), signal);
+  }
+
+  private async write(data: string, signal: AbortSignal): Promise<SendResult> {
     const what = `syslog ${this.cfg.transport}://${this.cfg.host}:${this.cfg.port}`;
     let socket: net.Socket;
     try {
@@ -77,7 +101,6 @@ export class SyslogSink implements Sink {
     } catch (err) {
       return networkOutcome(err as NodeJS.ErrnoException, what);
     }
-    const data = this.frames(events);
     return new Promise<SendResult>((resolve) => {
       let settled = false;
       const done = (r: SendResult): void => {

@@ -12,6 +12,8 @@ import crypto from 'node:crypto';
 import type { FindingEvent } from '../../schemas/finding.js';
 import type { WebhookSinkConfig } from '../../schemas/sinks-config.js';
 import { toEcs } from './ecs.js';
+import { flowToEcs } from './flow-ecs.js';
+import type { FlowEvent } from './flow-feed.js';
 import { HttpPoster } from './http.js';
 import type { SendResult, Sink } from './sink.js';
 
@@ -51,7 +53,15 @@ export class WebhookSink implements Sink {
   }
 
   send(events: FindingEvent[], signal: AbortSignal): Promise<SendResult> {
-    const body = JSON.stringify({ events: events.map((e) => toEcs(e, { version: this.version })) });
+    return this.post(JSON.stringify({ events: events.map((e) => toEcs(e, { version: this.version })) }), signal);
+  }
+
+  /** Flows go in the same envelope; `event.kind: event` and `event.dataset: meshtrail.flow` tell them apart. */
+  sendFlows(flows: FlowEvent[], signal: AbortSignal): Promise<SendResult> {
+    return this.post(JSON.stringify({ events: flows.map((e) => flowToEcs(e, { version: this.version })) }), signal);
+  }
+
+  private post(body: string, signal: AbortSignal): Promise<SendResult> {
     const t = Math.floor(this.now() / 1000);
     return this.poster.post(body, {
       ...this.cfg.headers,
