@@ -59,8 +59,9 @@ export function sqliteCeiling(dbFile: string, sample: string[], rows: number, ba
     const store = new Store(db);
     const records: BatchRecord[] = sample.map((text, i) => ({ position: { source: 'bench:sample', pos: i, line: i + 1 }, raw: text, outcome: processLine(text, { format: 'auto' }) }));
     store.writeBatch(records, []);
-    const templates = db.prepare('SELECT * FROM flows ORDER BY id').raw().all() as unknown[][];
-    const columns = (db.prepare('SELECT * FROM flows LIMIT 1').columns()).map((c) => c.name);
+    // Stored columns only: generated columns (hidden 2 or 3) cannot be inserted.
+    const columns = db.prepare("SELECT name FROM pragma_table_xinfo('flows') WHERE hidden = 0 ORDER BY cid").pluck().all() as string[];
+    const templates = db.prepare(`SELECT ${columns.join(', ')} FROM flows ORDER BY id`).raw().all() as unknown[][];
     db.prepare('DELETE FROM flows').run();
     if (templates.length === 0) throw new Error('sqliteCeiling: no sample line became a flow');
     const col = (name: string) => {
@@ -68,7 +69,8 @@ export function sqliteCeiling(dbFile: string, sample: string[], rows: number, ba
       if (i < 0) throw new Error(`sqliteCeiling: flows has no column ${name}`);
       return i;
     };
-    const [idCol, sourceCol, posCol, tsCol, ridCol] = [col('id'), col('source_id'), col('pos'), col('ts'), col('request_id')];
+    const ridName = columns.includes('request_id_key') ? 'request_id_key' : 'request_id';
+    const [idCol, sourceCol, posCol, tsCol, ridCol] = [col('id'), col('source_id'), col('pos'), col('ts'), col(ridName)];
     const sourceId = Number(db.prepare("INSERT INTO sources (key, label, updated_at) VALUES ('bench:ceiling', 'ceiling', 0)").run().lastInsertRowid);
     const insertCols = columns.filter((_, i) => i !== idCol);
     const built: unknown[][] = new Array(rows);
@@ -78,7 +80,9 @@ export function sqliteCeiling(dbFile: string, sample: string[], rows: number, ba
       r[sourceCol] = sourceId;
       r[posCol] = i * 600;
       r[tsCol] = Number(t[tsCol]) + Math.floor(i / templates.length);
-      if (t[ridCol] !== null) r[ridCol] = `${String(t[ridCol]).slice(0, 24)}${i.toString(16).padStart(12, '0')}`;
+      const rid = t[ridCol];
+      if (Buffer.isBuffer(rid)) { const b = Buffer.from(rid); b.writeUIntBE(i, 10, 6); r[ridCol] = b; }
+      else if (rid !== null) r[ridCol] = `${String(rid).slice(0, 24)}${i.toString(16).padStart(12, '0')}`;
       r.splice(idCol, 1);
       built[i] = r;
     }

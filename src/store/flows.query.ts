@@ -13,7 +13,7 @@ import type { FlowsQuery, QuarantineQuery, RequestHop, RequestQuery } from '../.
 import { DEFAULT_PAGE_SIZE, encodeCursor } from '../../schemas/api.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { FLOW_SELECT, type FlowRow, type StoredFlow } from './flows.repository.js';
+import { FLOW_SELECT, requestIdKey, type FlowRow, type StoredFlow } from './flows.repository.js';
 import { QuarantineRepository, type QuarantineEntry } from './quarantine.repository.js';
 import type { Store } from './store.js';
 
@@ -62,13 +62,39 @@ export function pageFrom<T, K>(rows: Iterable<Keyed<T, K>>, limit: number, encod
   return { items, next_cursor: more && lastKey !== undefined ? encode(lastKey) : null };
 }
 
-/** SQL conditions and their bound values; `null` when the filter cannot match anything. */
+/**
+ * SQL conditions and their bound values; `null` when the filter cannot match anything.
+ * `principals`, when set, holds the caller ids a principal namespace or prefix filter resolved
+ * to: the query reads each id's (source_principal_id, ts) index range in time order and merges
+ * them (one UNION ALL arm per id), instead of collecting every matching row and sorting it.
+ */
 interface Where {
   clauses: string[];
   params: unknown[];
+  principals?: number[];
 }
 
 const whereSql = (w: Where): string => (w.clauses.length ? `WHERE ${w.clauses.join(' AND ')}` : '');
+
+/**
+ * Up to this many principal ids get an index arm each; more (a namespace with hundreds of
+ * callers) are filtered with IN on the time-ordered scan, which finds a page quickly when the
+ * filter matches that much. Arm counts are rounded up to a power of two (padded with the id -1,
+ * which no string has) so the number of distinct SQL texts stays small.
+ */
+const MAX_PRINCIPAL_ARMS = 64;
+
+/** The ids of interned strings matching a principal namespace or prefix filter, ascending. */
+function principalIds(store: Store, p: { kind: 'namespace' | 'prefix'; value: string }): number[] {
+  const stmt = p.kind === 'namespace'
+    // The namespace is a validated DNS label, so it holds no GLOB metacharacters.
+    ? prepared(store.db, 'SELECT id FROM strings WHERE value GLOB ? ORDER BY id').pluck()
+    // A range on the unique index of strings.value, then an exact prefix test (GLOB would
+    // treat `*?[` in the prefix as patterns).
+    : prepared(store.db, 'SELECT id FROM strings WHERE value >= ? AND value < ? AND substr(value, 1, ?) = ? ORDER BY id').pluck();
+  const args = p.kind === 'namespace' ? [`spiffe://*/ns/${p.value}/*`] : [p.value, `${p.value}\u{10FFFF}`, [...p.value].length, p.value];
+  return stmt.all(...args) as number[];
+}
 
 /** Builds the WHERE clause of a flows query (without the cursor). */
 function flowsWhere(store: Store, q: FlowsQuery): Where | null {
@@ -86,22 +112,15 @@ function flowsWhere(store: Store, q: FlowsQuery): Where | null {
     if (id === undefined) return null;
     add('f.destination_service_id = ?', id);
   }
-  if (q.request_id !== undefined) add('f.request_id = ?', q.request_id);
+  if (q.request_id !== undefined) add('f.request_id_key = ?', requestIdKey(q.request_id));
   if (q.source_principal) {
     const p = q.source_principal;
-    if (p.kind === 'exact') {
-      const id = store.strings.lookup(p.value);
-      if (id === undefined) return null;
-      add('f.source_principal_id = ?', id);
-    } else if (p.kind === 'namespace') {
-      // The namespace is a validated DNS label, so it holds no GLOB metacharacters.
-      add('f.source_principal_id IN (SELECT id FROM strings WHERE value GLOB ?)', `spiffe://*/ns/${p.value}/*`);
-    } else {
-      // A range on the unique index of strings.value, then an exact prefix test (GLOB would
-      // treat `*?[` in the prefix as patterns).
-      add('f.source_principal_id IN (SELECT id FROM strings WHERE value >= ? AND value < ? AND substr(value, 1, ?) = ?)',
-        p.value, `${p.value}\u{10FFFF}`, [...p.value].length, p.value);
-    }
+    const ids = p.kind === 'exact' ? [store.strings.lookup(p.value)].filter((id) => id !== undefined) : principalIds(store, p);
+    if (ids.length === 0) return null;
+    if (ids.length === 1) add('f.source_principal_id = ?', ids[0]);
+    else if (ids.length <= MAX_PRINCIPAL_ARMS) w.principals = ids;
+    // Unary + keeps the planner off the principal index here: many ids mean a broad filter.
+    else add('+f.source_principal_id IN (SELECT value FROM json_each(?))', JSON.stringify(ids));
   }
   if (q.namespace !== undefined) {
     const id = store.strings.lookup(q.namespace);
@@ -123,13 +142,26 @@ function flowsWhere(store: Store, q: FlowsQuery): Where | null {
   return w;
 }
 
+/** The SQL and parameters reading flows matching `w`, in (ts, id) order (the LIMIT value is bound last). */
+function flowsSql(w: Where): { sql: string; params: unknown[] } {
+  const from = `FROM flows f JOIN sources s ON s.id = f.source_id`;
+  if (!w.principals) return { sql: `SELECT ${FLOW_SELECT} ${from} ${whereSql(w)} ORDER BY f.ts, f.id LIMIT ?`, params: w.params };
+  let arms = 2;
+  while (arms < w.principals.length) arms *= 2;
+  const arm = `SELECT f.ts AS k_ts, f.id AS k_id, ${FLOW_SELECT} ${from} ${whereSql({ clauses: ['f.source_principal_id = ?', ...w.clauses], params: [] })}`;
+  const params: unknown[] = [];
+  for (let i = 0; i < arms; i++) params.push(w.principals[i] ?? -1, ...w.params);
+  // A compound ORDER BY on the arms' own order: SQLite merges the arms instead of sorting.
+  return { sql: `${Array(arms).fill(arm).join(' UNION ALL ')} ORDER BY k_ts, k_id LIMIT ?`, params };
+}
+
 /** Flows matching `q` after `after`, in (ts, id) order, read lazily. */
 export function* flowRows(store: Store, q: FlowsQuery, after: TimeKey | undefined = q.cursor, limit = -1): Generator<Keyed<StoredFlow, TimeKey>> {
   const w = flowsWhere(store, q);
   if (!w) return;
   if (after) { w.clauses.push('(f.ts, f.id) > (?, ?)'); w.params.push(after.ts, after.id); }
-  const sql = `SELECT ${FLOW_SELECT} FROM flows f JOIN sources s ON s.id = f.source_id ${whereSql(w)} ORDER BY f.ts, f.id LIMIT ?`;
-  for (const row of prepared(store.db, sql).iterate(...w.params, limit) as IterableIterator<FlowRow>) {
+  const { sql, params } = flowsSql(w);
+  for (const row of prepared(store.db, sql).iterate(...params, limit) as IterableIterator<FlowRow>) {
     yield { item: store.flows.fromRow(row), key: { ts: Number(row.ts), id: row.id } };
   }
 }
@@ -174,7 +206,7 @@ function hopOf(f: StoredFlow, hop: number): RequestHop {
 export function* requestHopRows(store: Store, requestId: string, after: TimeKey | undefined, limit = -1): Generator<Keyed<RequestHop, TimeKey>> {
   // The hop number is the row's rank in the whole request, also on later pages.
   let hop = after
-    ? (prepared(store.db, 'SELECT count(*) AS n FROM flows WHERE request_id = ? AND (ts, id) <= (?, ?)').get(requestId, after.ts, after.id) as { n: number }).n
+    ? (prepared(store.db, 'SELECT count(*) AS n FROM flows WHERE request_id_key = ? AND (ts, id) <= (?, ?)').get(requestIdKey(requestId), after.ts, after.id) as { n: number }).n
     : 0;
   for (const row of flowRows(store, { request_id: requestId }, after, limit)) {
     yield { item: hopOf(row.item, ++hop), key: row.key };
@@ -191,7 +223,7 @@ export function queryRequestHops(store: Store, requestId: string, q: RequestQuer
 
 /** Whether any flow carries `requestId`. */
 export function requestExists(store: Store, requestId: string): boolean {
-  return prepared(store.db, 'SELECT 1 FROM flows WHERE request_id = ? LIMIT 1').get(requestId) !== undefined;
+  return prepared(store.db, 'SELECT 1 FROM flows WHERE request_id_key = ? LIMIT 1').get(requestIdKey(requestId)) !== undefined;
 }
 
 /** Quarantined records matching `q` after `after`, oldest first, read lazily. */

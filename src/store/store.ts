@@ -54,14 +54,12 @@ export class Store {
   readonly quarantine: QuarantineRepository;
   readonly sources: SourcesRepository;
   private readonly hooks: BatchHook[] = [];
-  private readonly lastRowId;
 
   constructor(readonly db: Db) {
     this.strings = new StringsRepository(db);
     this.flows = new FlowsRepository(db, this.strings);
     this.quarantine = new QuarantineRepository(db);
     this.sources = new SourcesRepository(db);
-    this.lastRowId = db.prepare<[], { id: number }>('SELECT last_insert_rowid() AS id');
   }
 
   /** Registers a hook that runs in every batch transaction. */
@@ -82,9 +80,10 @@ export class Store {
         const sourceId = this.sources.ensure(r.position.source, labels[r.position.source] ?? null);
         const { pos, line } = r.position;
         if (r.outcome.ok) {
-          if (this.flows.write(sourceId, pos, line, r.outcome.flow, now)) {
+          const id = this.flows.write(sourceId, pos, line, r.outcome.flow, now);
+          if (id !== null) {
             result.flows++;
-            written.push({ id: this.lastRowId.get()!.id, flow: r.outcome.flow });
+            written.push({ id, flow: r.outcome.flow });
           } else result.duplicates++;
         } else {
           const raw = typeof r.raw === 'string' ? Buffer.from(r.raw, 'utf8') : r.raw;
