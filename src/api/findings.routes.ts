@@ -16,7 +16,7 @@ import { DEFAULT_PAGE_SIZE } from '../../schemas/api.js';
 import { getFlow } from '../store/flows.query.js';
 import { FindingsRepository } from '../store/findings.repository.js';
 import type { Store } from '../store/store.js';
-import { problem, validateQuery } from './problem.js';
+import { problem } from './problem.js';
 import { mountRoutes, route, type RouteSpec } from './route-spec.js';
 
 /** The findings routes over `store`. */
@@ -44,10 +44,9 @@ export function findingsRoutes(store: Store, findings: FindingsRepository = new 
       },
     }),
     route({
-      method: 'patch', path: '/api/v1/findings/{id}', access: 'admin', params: FindingIdParamsSchema, response: FindingSchema,
+      method: 'patch', path: '/api/v1/findings/{id}', access: 'admin', params: FindingIdParamsSchema, body: FindingPatchSchema, response: FindingSchema,
       summary: 'Changes a finding\'s status: acknowledged, resolved or suppressed (with a reason), or open again.',
-      handle: ({ req, params }) => {
-        const body = validateQuery(FindingPatchSchema, req.body);
+      handle: ({ params, body }) => {
         const f = findings.setStatus(params.id, body.status, body.reason ?? null);
         if (f === undefined) throw notFound(params.id);
         return f;

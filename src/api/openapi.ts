@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document of the API, generated from the route table and its zod schemas
  * (`z.toJSONSchema`), so it lists exactly the routes that are mounted, with exactly the
- * parameters they accept.
+ * parameters and request bodies they accept.
  */
 import { z } from 'zod';
 import { ProblemSchema } from '../../schemas/api.js';
@@ -66,7 +66,12 @@ export function buildOpenApi(routes: RouteSpec[], options: { version: string; au
     for (const type of r.produces ?? []) content[type] = { schema: { type: 'string' } };
     const responses: Record<string, unknown> = { 200: { description: 'OK', ...(Object.keys(content).length ? { content } : {}) } };
     const params = [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query')];
-    if (params.length || r.query) responses[400] = { description: 'A parameter is invalid; `errors` names it.', content: problemRef };
+    if (r.body) {
+      responses[400] = { description: 'A parameter or body field is invalid, or the body is not valid JSON; `errors` names the field.', content: problemRef };
+      responses[413] = { description: 'The request body is too large.', content: problemRef };
+    } else if (params.length || r.query) {
+      responses[400] = { description: 'A parameter is invalid; `errors` names it.', content: problemRef };
+    }
     if (r.params) responses[404] = { description: 'Not found.', content: problemRef };
     if (r.access !== 'public' && options.auth) {
       responses[401] = { description: 'Missing or unknown bearer token.', content: problemRef };
@@ -77,6 +82,8 @@ export function buildOpenApi(routes: RouteSpec[], options: { version: string; au
       operationId: `${r.method}${r.path.replace(/\{([^}]+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: r.summary,
       parameters: params,
+      // 'input': the body as the client writes it (before transforms, e.g. times as strings).
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(r.body, 'input') } } } } : {}),
       responses,
       ...(r.access === 'public' ? { security: [] } : {}),
       ...(r.access === 'admin' ? { 'x-required-role': 'admin' } : {}),

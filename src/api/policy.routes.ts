@@ -13,7 +13,7 @@ import type { DetectorsConfig } from '../../schemas/detectors-config.js';
 import { buildPolicySet, loadPolicies, parsePolicyDocuments, type PolicyProblem } from '../policy/load.js';
 import { replayPolicies } from '../detect/replay.js';
 import type { Store } from '../store/store.js';
-import { ProblemError, validateQuery } from './problem.js';
+import { ProblemError } from './problem.js';
 import { mountRoutes, route, type RouteSpec } from './route-spec.js';
 
 /** Options of {@link policyRoutes}. */
@@ -38,10 +38,9 @@ const describe = (p: PolicyProblem) => `document ${p.document}${p.path ? ` ${p.p
 export function policyRoutes(store: Store, options: PolicyRoutesOptions = {}): RouteSpec[] {
   return [
     route({
-      method: 'post', path: '/api/v1/policy/replay', access: 'read', response: ReplayResponseSchema,
+      method: 'post', path: '/api/v1/policy/replay', access: 'admin', body: ReplayRequestSchema, response: ReplayResponseSchema,
       summary: 'Replays stored inbound flows against candidate AuthorizationPolicies: what they would deny that was allowed, and allow that was denied.',
-      handle: ({ req }) => {
-        const body = validateQuery(ReplayRequestSchema, req.body);
+      handle: ({ body }) => {
         let problems: PolicyProblem[];
         let policies;
         if (body.policies_yaml !== undefined) {

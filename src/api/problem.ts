@@ -24,15 +24,18 @@ export function problem(status: number, title: string, detail: string): ProblemE
   return new ProblemError({ type: 'about:blank', title, status, detail });
 }
 
-/** Parses `input` with `schema`, or throws a 400 problem naming each offending parameter. */
-export function validateQuery<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+/**
+ * Parses `input` with `schema`, or throws a 400 problem naming each offending parameter;
+ * `whole` names an issue about the input as a whole (no field to point at).
+ */
+export function validateQuery<S extends z.ZodType>(schema: S, input: unknown, whole = '(query)'): z.infer<S> {
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const errors = result.error.issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return { parameter: issue.keys.join(', '), message: 'is not a known parameter' };
     }
-    return { parameter: issue.path.map(String).join('.') || '(query)', message: issue.message };
+    return { parameter: issue.path.map(String).join('.') || whole, message: issue.message };
   });
   throw new ProblemError({
     type: 'https://meshtrail.dev/problems/invalid-parameter',
@@ -45,3 +48,12 @@ export function validateQuery<S extends z.ZodType>(schema: S, input: unknown): z
 
 /** Path parameters are validated like query parameters (same 400 shape). */
 export const validateParams = validateQuery;
+
+/**
+ * A JSON request body is validated like the query (same 400 shape, fields named by their path).
+ * No body (none sent, or a content type the JSON parser skips) is `{}`, so the answer names
+ * the required fields rather than a missing body.
+ */
+export function validateBody<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  return validateQuery(schema, input, '(body)');
+}

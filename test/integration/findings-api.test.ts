@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import t from 'tap';
 import { createApp } from '../../src/api/app.js';
+import { authenticate, hashToken } from '../../src/api/auth.js';
 import { errorHandler } from '../../src/api/error-handler.js';
 import { findingsRouter, findingsRoutes } from '../../src/api/findings.routes.js';
 import { policyRouter, policyRoutes } from '../../src/api/policy.routes.js';
@@ -130,12 +131,28 @@ t.test('findings and replay API', async (t) => {
 t.test('the exported Routers work on a bare express app', async (t) => {
   const db = openDatabase(path.join(t.testdir(), 'bare.db'));
   const store = new Store(db);
-  const root = express();
-  root.use(findingsRouter(store));
-  root.use(policyRouter(store));
-  root.use(errorHandler(() => {}));
-  const srv2 = await listen(root);
-  t.teardown(async () => { await srv2.close(); db.close(); });
+  // The embedding app brings its authentication; the routers' admin routes refuse a caller it
+  // did not establish, and a read token.
+  const bare = async (tokens: Parameters<typeof authenticate>[0] | null) => {
+    const app = express();
+    if (tokens) app.use(authenticate(tokens));
+    app.use(findingsRouter(store));
+    app.use(policyRouter(store));
+    app.use(errorHandler(() => {}));
+    const srv = await listen(app);
+    t.teardown(() => srv.close());
+    return srv;
+  };
+  t.teardown(() => db.close());
+  const noAuth = await bare(null);
+  t.equal((await call(`${noAuth.url}/api/v1/policy/replay`, json('POST', { policies: 'configured' }))).status, 401, 'replay without an authenticated caller: 401');
+  const READ = 'read-token-0123456789abcdef';
+  const readOnly = await bare([{ name: 'r', sha256: hashToken(READ), role: 'read' }]);
+  const asRead = (init: RequestInit) => ({ ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${READ}` } });
+  t.equal((await call(`${readOnly.url}/api/v1/findings`, asRead({}))).status, 200, 'a read token reads');
+  t.equal((await call(`${readOnly.url}/api/v1/policy/replay`, asRead(json('POST', { policies: 'configured' })))).status, 403, 'a read token may not replay');
+  t.equal((await call(`${readOnly.url}/api/v1/findings/1`, asRead(json('PATCH', { status: 'acknowledged' })))).status, 403, 'a read token may not change a finding');
+  const srv2 = await bare([]);
   t.same((await call(`${srv2.url}/api/v1/findings`)).body, { items: [], next_cursor: null });
   const configured = await call(`${srv2.url}/api/v1/policy/replay`, json('POST', { policies: 'configured' }));
   t.equal(configured.status, 400, 'no directory configured: refused');
