@@ -4,9 +4,10 @@
  * request (routing, validation, SQL, JSON). Routes that do not exist yet in this revision
  * (404 on the path itself) are reported as unavailable, not failed.
  */
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../src/api/app.js';
+import os from 'node:os';
+import path from 'node:path';
+import { composeApi } from '../src/cli/compose-api.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { CORPUS_END } from './corpus.js';
@@ -84,7 +85,8 @@ async function measure(base: string, plan: QueryPlan): Promise<RouteLatency> {
 export async function queryLatencies(file: string, count = 100): Promise<Record<'flows' | 'edges' | 'findings' | 'mtlsReport', RouteLatency> & { mtlsReportSql: number | null }> {
   const db = openDatabase(file);
   const store = new Store(db);
-  const server = http.createServer(createApp({ store, logError: () => {} }));
+  // The API as `meshtrail serve` composes it (findings, reports, ...), with a throwaway report key.
+  const server = composeApi({ store, databaseFile: file, signingKeyFile: path.join(os.tmpdir(), `meshtrail-bench-${process.pid}.report-key.pem`) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
