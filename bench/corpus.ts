@@ -4,7 +4,7 @@
  * which the generator does not write.
  */
 import fs from 'node:fs';
-import { generateMeshTraffic, type TrafficOptions } from '../src/sample/mesh-traffic.js';
+import { generateMeshTraffic, type TrafficOptions, prng } from '../src/sample/mesh-traffic.js';
 
 /** The line kinds the bench measures separately. */
 export type LineKind = 'text' | 'json' | 'envelope' | 'ztunnel' | 'mixed';
@@ -66,17 +66,6 @@ export function writeCorpus(file: string, kind: LineKind, count: number, seed = 
   return { lines, bytes };
 }
 
-/** mulberry32, as in the generator: deterministic per seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ZT_WORKLOADS = [
   { app: 'frontend', ns: 'shop', sa: 'frontend', ip: '10.60.1.' },

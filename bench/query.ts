@@ -11,6 +11,7 @@ import { composeApi } from '../src/cli/compose-api.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
 import { CORPUS_END } from './corpus.js';
+import { prng } from '../src/sample/mesh-traffic.js';
 
 /** Latency percentiles of one route, or why there are none. */
 export type RouteLatency = { ok: true; p50: number; p95: number; max: number; queries: number; path: string; slowest: string } | { ok: false; why: string };
@@ -18,16 +19,6 @@ export type RouteLatency = { ok: true; p50: number; p95: number; max: number; qu
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 

@@ -6,6 +6,7 @@
  * filters hit real rows as the database fills up. Query shapes follow bench/query.ts.
  */
 import { CORPUS_END } from './corpus.js';
+import { prng } from '../src/sample/mesh-traffic.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -28,17 +29,6 @@ interface RouteRecord { latencies: number[]; statuses: Map<string, number>; fail
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
 
-/** mulberry32: the same seed gives the same sequence of queries. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const qs = (o: Record<string, string | number>): string => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString();
 

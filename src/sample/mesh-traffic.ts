@@ -71,8 +71,8 @@ const W = {
 const fqdn = (w: Workload) => `${w.app}.${w.ns}.svc.cluster.local`;
 const spiffe = (w: Workload) => `spiffe://${TD}/ns/${w.ns}/sa/${w.sa}`;
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, deterministic (also seeds the bench's and tests' choices). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

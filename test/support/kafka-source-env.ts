@@ -14,6 +14,7 @@ import { createBatchHandler, type RunnerOptions } from '../../src/pipeline/runne
 import { openDatabase, type Db } from '../../src/store/db.js';
 import { Store } from '../../src/store/store.js';
 import { createLogger, type Logger } from '../../src/telemetry/logger.js';
+import { prng } from '../../src/sample/mesh-traffic.js';
 
 const { Kafka, logLevel } = kafkajs;
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -67,17 +68,6 @@ export interface TestMessage {
   value: string;
 }
 
-/** mulberry32, so the packing is deterministic per seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Packs lines into messages spread round-robin over `partitions`: most messages hold one line,
