@@ -171,8 +171,11 @@ interface Service {
 function startService(configFile: string, logFile: string): Service {
   const cli = path.join(distRoot, 'src/cli/main.js');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  // The service runs as an operator runs it: without NODE_OPTIONS inherited from whatever started
+  // the soak (a test runner's loader and hooks would be measured as the service's memory).
+  const { NODE_OPTIONS: _inherited, ...env } = process.env;
   const child = spawn(process.execPath, [cli, 'run', '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, KAFKAJS_NO_PARTITIONER_WARNING: '1' },
   });
   const log = fs.createWriteStream(logFile);
   let tail = '';
