@@ -152,19 +152,7 @@ class Lane {
         await this.sleep(this.idleMs());
         continue;
       }
-      this.state = 'sending';
-      const ac = new AbortController();
-      this.inflight = ac;
-      const t0 = process.hrtime.bigint();
-      let result: SendResult;
-      try {
-        result = await this.sink.send(events, ac.signal);
-      } catch (err) {
-        result = { retry: 'exception', detail: `sink threw: ${(err as Error).message}` };
-      } finally {
-        this.inflight = null;
-      }
-      this.d.metrics.sendSeconds.observe({ sink: name }, Number(process.hrtime.bigint() - t0) / 1e9);
+      const result = await this.attempt((signal) => this.sink.send(events, signal));
       if (result === 'ok') {
         const last = events[events.length - 1]!;
         this.d.outbox.setCursor(name, last.seq, events.length);
@@ -221,18 +209,8 @@ class Lane {
     let result: SendResult = 'ok';
     if (batch.flows.length > 0) {
       fs.state = 'sending';
-      this.state = 'sending';
-      const ac = new AbortController();
-      this.inflight = ac;
-      const t0 = process.hrtime.bigint();
-      try {
-        result = await this.sink.sendFlows!(batch.flows, ac.signal);
-      } catch (err) {
-        result = { retry: 'exception', detail: `sink threw: ${(err as Error).message}` };
-      } finally {
-        this.inflight = null;
-      }
-      this.d.metrics.sendSeconds.observe({ sink: name }, Number(process.hrtime.bigint() - t0) / 1e9);
+      const flows = batch.flows;
+      result = await this.attempt((signal) => this.sink.sendFlows!(flows, signal));
     }
     if (result === 'ok') {
       fs.feed.advance(name, batch);
@@ -269,6 +247,25 @@ class Lane {
     this.d.metrics.failures.inc({ sink: this.sink.name, outcome: 'retry', reason: result.retry });
     this.log.warn({ stage: 'sending', stream: 'flows', reason: result.retry, err_message: result.detail, attempt: fs.consecutive, retry_in_ms: delay },
       'Flows send failed; retrying the same flows after a backoff (findings are not held up).');
+  }
+
+  /**
+   * One send to the receiver, findings or flows: abortable by stop() (through `inflight`), timed
+   * in `sendSeconds`, and a sink that throws counts as a retriable failure, not a crash.
+   */
+  private async attempt(send: (signal: AbortSignal) => Promise<SendResult>): Promise<SendResult> {
+    this.state = 'sending';
+    const ac = new AbortController();
+    this.inflight = ac;
+    const t0 = process.hrtime.bigint();
+    try {
+      return await send(ac.signal);
+    } catch (err) {
+      return { retry: 'exception', detail: `sink threw: ${(err as Error).message}` };
+    } finally {
+      this.inflight = null;
+      this.d.metrics.sendSeconds.observe({ sink: this.sink.name }, Number(process.hrtime.bigint() - t0) / 1e9);
+    }
   }
 
   private async failed(result: { retry: string; afterMs?: number; detail?: string }): Promise<void> {
