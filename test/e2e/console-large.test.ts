@@ -8,7 +8,6 @@
  * Browser policy (as in console.test.ts): without /usr/bin/chromium the file FAILS under CI=true
  * and is skipped with a loud banner otherwise.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -16,29 +15,16 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import t from 'tap';
+import { buildConsole, CHROMIUM, requireChromium } from '../support/console-browser.js';
 import { benchRanges, buildEdgeHoursDb, edgeMtls, expectedEdge, LARGE_MESH, meshEdge } from '../../bench/console.js';
 import { consoleRouter } from '../../src/api/console.routes.js';
 import { createApp } from '../../src/api/app.js';
 import { openDatabase } from '../../src/store/db.js';
 import { Store } from '../../src/store/store.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = path.join(ROOT, 'test/e2e/screenshots');
 const spec = LARGE_MESH;
-
-function requireChromium(tt: typeof t): boolean {
-  if (fs.existsSync(CHROMIUM)) return true;
-  const msg = `headless browser unavailable: ${CHROMIUM} is missing`;
-  if (process.env.CI === 'true') {
-    tt.fail(`${msg} (CI=true: a missing browser is a failure; apt-get install chromium)`);
-  } else {
-    const bar = '!'.repeat(78);
-    process.stderr.write(`\n${bar}\n!!! SKIPPING CONSOLE BROWSER TESTS\n!!! ${msg}\n!!! Fix: apt-get install -y chromium\n${bar}\n\n`);
-    tt.plan(0, msg);
-  }
-  return false;
-}
 
 if (requireChromium(t)) await main();
 
@@ -49,8 +35,7 @@ const keyOf = (e: { source_principal: string | null; destination_service: string
 async function main(): Promise<void> {
   const dir = t.testdir({});
   const build = path.join(dir, 'build');
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.console.json', '--outDir', build], { cwd: ROOT, encoding: 'utf8' });
-  t.equal(tsc.status, 0, `the console compiles: ${tsc.stdout}${tsc.stderr}`);
+  const scriptsDir = buildConsole(t, ROOT, build);
 
   const file = path.join(dir, 'mesh.db');
   const built = buildEdgeHoursDb(file, spec);
@@ -59,7 +44,7 @@ async function main(): Promise<void> {
 
   const db = openDatabase(file);
   const api = createApp({ store: new Store(db), logError: (err) => t.error(err) });
-  const server = http.createServer(express().disable('x-powered-by').use(consoleRouter({ scriptsDir: path.join(build, 'src/console') })).use(api));
+  const server = http.createServer(express().disable('x-powered-by').use(consoleRouter({ scriptsDir })).use(api));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const browser: Browser = await chromium.launch({

@@ -12,7 +12,6 @@
  * Browser policy (as for Kafka): without /usr/bin/chromium the file FAILS under CI=true and is
  * skipped with a loud banner otherwise.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import t from 'tap';
+import { buildConsole, CHROMIUM, requireChromium } from '../support/console-browser.js';
 import { hashToken } from '../../src/api/auth.js';
 import { CONSOLE_CSP, consoleRouter } from '../../src/api/console.routes.js';
 import { createApp } from '../../src/api/app.js';
@@ -33,23 +33,8 @@ import { openDatabase } from '../../src/store/db.js';
 import { registerRollups } from '../../src/store/rollups.js';
 import { Store } from '../../src/store/store.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = path.join(ROOT, 'test/e2e/screenshots');
-
-/** The project's policy for a missing browser: fail under CI, skip loudly elsewhere. */
-function requireChromium(tt: typeof t): boolean {
-  if (fs.existsSync(CHROMIUM)) return true;
-  const msg = `headless browser unavailable: ${CHROMIUM} is missing`;
-  if (process.env.CI === 'true') {
-    tt.fail(`${msg} (CI=true: a missing browser is a failure; apt-get install chromium)`);
-  } else {
-    const bar = '!'.repeat(78);
-    process.stderr.write(`\n${bar}\n!!! SKIPPING CONSOLE BROWSER TESTS\n!!! ${msg}\n!!! Fix: apt-get install -y chromium\n${bar}\n\n`);
-    tt.plan(0, msg);
-  }
-  return false;
-}
 
 if (requireChromium(t)) await main();
 
@@ -58,9 +43,7 @@ async function main(): Promise<void> {
 
   // --- the console, compiled from the current source ------------------------------------------
   const build = path.join(dir, 'build');
-  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.console.json', '--outDir', build], { cwd: ROOT, encoding: 'utf8' });
-  t.equal(tsc.status, 0, `the console compiles: ${tsc.stdout}${tsc.stderr}`);
-  const scriptsDir = path.join(build, 'src/console');
+  const scriptsDir = buildConsole(t, ROOT, build);
 
   // --- a mesh with known incidents --------------------------------------------------------------
   const scenario = generateScenario();
