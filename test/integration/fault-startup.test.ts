@@ -30,11 +30,31 @@ fs.chmodSync(input, 0o644);
 
 const isRoot = process.getuid?.() === 0;
 
+/**
+ * The CLI as the unprivileged user can reach it. A checkout under a private directory (e.g. one
+ * made by `mktemp -d`, mode 0700) is closed to uid 65534 whatever its own modes; then the built
+ * CLI and what it loads are linked (or copied) into the traversable `dir`.
+ */
+function userCliPath(): string {
+  if (!isRoot) return cliPath;
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(cliPath)}, require('fs').constants.R_OK)`], { uid: 65534, gid: 65534, env: {} });
+  if (probe.status === 0) return cliPath;
+  const app = path.join(dir, 'app');
+  fs.mkdirSync(app, { mode: 0o755 });
+  for (const entry of ['package.json', 'dist', 'migrations', 'node_modules']) {
+    const linked = spawnSync('cp', ['-al', path.join(root, entry), app]);
+    if (linked.status !== 0) spawnSync('cp', ['-r', path.join(root, entry), app]);
+  }
+  spawnSync('chmod', ['-R', 'a+rX', app]);
+  return path.join(app, path.relative(root, cliPath));
+}
+const cliForUser = userCliPath();
+
 function cli(args: string[], asUser = false): SpawnSyncReturns<string> {
   // tap's process-info hook (added to every node child through NODE_OPTIONS) writes under the
   // repo, which the unprivileged user may not: `env -u` drops it at exec time.
   const [cmd, argv] = asUser && isRoot
-    ? ['/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliPath, ...args]]
+    ? ['/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, cliForUser, ...args]]
     : [process.execPath, [cliPath, ...args]];
   return spawnSync(cmd, argv, {
     cwd: asUser ? dir : root, encoding: 'utf8', timeout: 60_000,
