@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { ingestStream } from '../src/pipeline/ingest-stream.js';
 import { openDatabase } from '../src/store/db.js';
 import { Store } from '../src/store/store.js';
+import { applyHeapPolicy } from '../src/util/heap-policy.js';
 import { RssSampler, vmHwm } from './memory.js';
 
 /** What the parent asks for. */
@@ -35,6 +36,8 @@ export interface IngestChildResult {
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as IngestChildArgs;
+  // As `meshtrail ingest` runs.
+  applyHeapPolicy();
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(args.db + suffix, { force: true });
   const rssBefore = process.memoryUsage.rss();
   const sampler = new RssSampler(50);

@@ -58,11 +58,13 @@ export interface SoakOptions {
   dir: string | null;
   /** Extra keys of the Kafka source's config (e.g. max_bytes_per_partition), merged over the soak's. */
   source: Record<string, unknown>;
+  /** Extra top-level keys of the service's config (e.g. database_cache_mib), merged over the soak's. */
+  config: Record<string, unknown>;
 }
 
 const DEFAULTS: SoakOptions = {
   lines: 10_000_000, out: path.join(repoRoot, 'bench/.cache/soak-results.json'), partitions: 128, ahead: 500_000, qps: 10, sampleMs: 1000,
-  seed: 1, stallMs: 120_000, rssBoundMb: 300, fdSlack: 16, keep: false, dir: null, source: {},
+  seed: 1, stallMs: 120_000, rssBoundMb: 300, fdSlack: 16, keep: false, dir: null, source: {}, config: {},
 };
 
 /** One point of the timeline. */
@@ -79,7 +81,7 @@ export interface SoakResult {
   stored: { flows: number; quarantined: number; positions: number; partitionsAtEnd: number };
   ratePerSecond: number;
   backlog: { capPerPartition: number; maxLag: number; meanLag: number };
-  memory: { peakRssMb: number; hwmMb: number; rssAtProgressMb: Record<string, number>; mockBrokerHwmMb: number | null };
+  memory: { peakRssMb: number; hwmMb: number; rssAtProgressMb: Record<string, number>; mockBrokerHwmMb: number | null; atLargestScrapeMb: Record<string, number> | null };
   fds: { beforeIngest: number; start: number; end: number; idle: number; max: number; socketsStart: number; socketsEnd: number };
   listening: { start: number; end: number; min: number; max: number };
   threads: { start: number; end: number };
@@ -115,7 +117,8 @@ function parseArgs(argv: string[]): SoakOptions {
     else if (a === '--dir') o.dir = path.resolve(argv[++i] ?? '');
     else if (a === '--keep') o.keep = true;
     else if (a === '--source') o.source = JSON.parse(argv[++i] ?? '{}') as Record<string, unknown>;
-    else throw new Error(`unknown argument ${a}; usage: soak.js [--lines N] [--out FILE] [--partitions P] [--ahead N] [--qps Q] [--source JSON] [--keep] [--dir DIR]`);
+    else if (a === '--config') o.config = JSON.parse(argv[++i] ?? '{}') as Record<string, unknown>;
+    else throw new Error(`unknown argument ${a}; usage: soak.js [--lines N] [--out FILE] [--partitions P] [--ahead N] [--qps Q] [--source JSON] [--config JSON] [--keep] [--dir DIR]`);
   }
   return o;
 }
@@ -211,7 +214,7 @@ function startService(configFile: string, logFile: string): Service {
   return { child, url, exited, logTail: () => tail, warnings, errorLogs: () => errorLogs };
 }
 
-function writeConfig(dir: string, brokers: string[], database: string, source: Record<string, unknown>): string {
+function writeConfig(dir: string, brokers: string[], database: string, source: Record<string, unknown>, extra: Record<string, unknown>): string {
   const config = {
     database,
     // A soak client must not be throttled by the per-address limit meant for untrusted callers.
@@ -227,6 +230,7 @@ function writeConfig(dir: string, brokers: string[], database: string, source: R
     // The corpus is dated January 2026 (bench/corpus.ts): retention would delete it as it arrives
     // and the stored rows could not be compared with the produced lines.
     retention: { enabled: false },
+    ...extra,
   };
   const file = path.join(dir, 'meshtrail-soak.yaml');
   // JSON is YAML.
@@ -256,10 +260,11 @@ export async function runSoak(options: Partial<SoakOptions> = {}, log: (s: strin
   let producer: ChildProcess | null = null;
   let queries: QueryLoad | null = null;
   let sampler: NodeJS.Timeout | null = null;
+  let memorySampler: NodeJS.Timeout | null = null;
   let db: Database.Database | null = null;
   try {
     await broker.createTopic(TOPIC, o.partitions);
-    service = startService(writeConfig(dir, broker.bootstrap, database, o.source), path.join(dir, 'meshtrail.log'));
+    service = startService(writeConfig(dir, broker.bootstrap, database, o.source, o.config), path.join(dir, 'meshtrail.log'));
     const svc = service;
     const url = await Promise.race([svc.url, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`no API URL in 60 s: ${svc.logTail()}`)), 60_000).unref())]);
     const pid = svc.child.pid!;
@@ -320,6 +325,17 @@ export async function runSoak(options: Partial<SoakOptions> = {}, log: (s: strin
     };
     tick();
     sampler = setInterval(tick, o.sampleMs);
+    // Where the memory goes: the service's own breakdown (meshtrail_process_memory_bytes), kept
+    // from the scrape with the largest RSS.
+    let largestScrape: Record<string, number> | null = null;
+    const scrapeMemory = async (): Promise<void> => {
+      const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
+      const kinds: Record<string, number> = {};
+      for (const m of text.matchAll(/^meshtrail_process_memory_bytes\{kind="(\w+)"\} (\d+)$/gm)) kinds[m[1]!] = +(Number(m[2]) / MB).toFixed(1);
+      if (kinds.rss !== undefined && kinds.rss > (largestScrape?.rss ?? -1)) largestScrape = kinds;
+    };
+    void scrapeMemory();
+    memorySampler = setInterval(() => void scrapeMemory(), 2000);
     let lastLog = 0;
     await until(() => {
       if (failure || svc.child.exitCode !== null || svc.child.signalCode !== null) return true;
@@ -334,6 +350,8 @@ export async function runSoak(options: Partial<SoakOptions> = {}, log: (s: strin
     if (svc.child.exitCode !== null || svc.child.signalCode !== null) failure ??= `meshtrail run exited early (${svc.child.exitCode ?? svc.child.signalCode}): ${svc.logTail()}`;
     clearInterval(sampler);
     sampler = null;
+    clearInterval(memorySampler);
+    memorySampler = null;
     tick();
     const atEnd = timeline[timeline.length - 1]!;
     const metricsText = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => '');
@@ -398,7 +416,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}, log: (s: strin
       stored: { flows, quarantined, positions: endPositions.reduce((a, b) => a + b, 0), partitionsAtEnd: endPositions.filter((p) => p > 0).length },
       ratePerSecond: ingestSeconds > 0 ? Math.round(o.lines / ingestSeconds) : 0,
       backlog: { capPerPartition: capPerPartition(), maxLag, meanLag: Math.round(lagSum / Math.max(1, timeline.length)) },
-      memory: { peakRssMb: +(peakRss / MB).toFixed(1), hwmMb: +(hwm / MB).toFixed(1), rssAtProgressMb: rssAtProgress, mockBrokerHwmMb: brokerSample ? +(brokerSample.hwm / MB).toFixed(1) : null },
+      memory: { peakRssMb: +(peakRss / MB).toFixed(1), hwmMb: +(hwm / MB).toFixed(1), rssAtProgressMb: rssAtProgress, mockBrokerHwmMb: brokerSample ? +(brokerSample.hwm / MB).toFixed(1) : null, atLargestScrapeMb: largestScrape },
       fds: { beforeIngest: baseline?.fds ?? -1, start: first.fds, end: atEnd.fds, idle: idle?.fds ?? -1, max: Math.max(...timeline.map((s) => s.fds)), socketsStart: first.sockets, socketsEnd: atEnd.sockets },
       listening: { start: first.listening, end: atEnd.listening, min: Math.min(...listeningAll), max: Math.max(...listeningAll) },
       threads: { start: first.threads, end: atEnd.threads },
@@ -416,6 +434,7 @@ export async function runSoak(options: Partial<SoakOptions> = {}, log: (s: strin
     return result;
   } finally {
     if (sampler) clearInterval(sampler);
+    if (memorySampler) clearInterval(memorySampler);
     await queries?.stop();
     db?.close();
     if (producer && producer.exitCode === null) producer.kill('SIGKILL');
@@ -436,6 +455,7 @@ export function soakTable(r: SoakResult): string {
     ['ingest rate (first commit to drained)', `${r.ratePerSecond.toLocaleString('en')} lines/s over ${r.seconds.ingest.toFixed(0)} s (start + group join ${r.seconds.groupJoin.toFixed(1)} s)`],
     ['rolling backlog: cap / max lag / mean lag', `${r.backlog.capPerPartition * r.options.partitions} (${r.backlog.capPerPartition}/partition) / ${r.backlog.maxLag} / ${r.backlog.meanLag} messages`],
     ['peak RSS (VmHWM) / bound', `${r.memory.hwmMb} MB / ${r.options.rssBoundMb} MB`],
+    ['service memory at its largest scraped RSS', r.memory.atLargestScrapeMb ? Object.entries(r.memory.atLargestScrapeMb).map(([k, v]) => `${k} ${v}`).join(', ') + ' MB' : 'n/a'],
     ['RSS at 25/50/75/100% stored', Object.values(r.memory.rssAtProgressMb).map((v) => `${v}`).join(' / ') + ' MB'],
     ['open fds: before ingest / start / end / idle / max', `${r.fds.beforeIngest} / ${r.fds.start} / ${r.fds.end} / ${r.fds.idle} / ${r.fds.max} (sockets ${r.fds.socketsStart} -> ${r.fds.socketsEnd})`],
     ['listening sockets: min / max', `${r.listening.min} / ${r.listening.max}`],

@@ -10,6 +10,7 @@ import { ApiAuthConfigSchema, ApiTlsConfigSchema } from './api.js';
 import { SinksConfigSchema } from './sinks-config.js';
 import { DetectorsConfigSchema } from './detectors-config.js';
 import { RetentionConfigSchema } from './retention-config.js';
+import { DEFAULT_CACHE_MIB } from '../src/store/db.js';
 
 const listen = z
   .string()
@@ -106,6 +107,8 @@ export const SourceConfigSchema = z.discriminatedUnion('type', [FileSourceConfig
 export const ConfigSchema = z
   .object({
     database: z.string().min(1).default('./data/meshtrail.db').describe('SQLite database file; created with its directory when missing.'),
+    database_cache_mib: z.number().int().min(1).max(4096).default(DEFAULT_CACHE_MIB)
+      .describe('SQLite page cache, MiB: resident memory traded for insert speed on a large database.'),
     api: z
       .object({
         listen: listen.default('127.0.0.1:8080'),

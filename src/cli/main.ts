@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { MeshtrailError } from '../errors.js';
+import { applyHeapPolicy } from '../util/heap-policy.js';
 import { LINE_FORMATS, type LineFormat, type LineParser } from '../pipeline/contracts.js';
 import { prepareDemo } from './demo.command.js';
 import { generateCommand } from './generate.command.js';
@@ -93,6 +94,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  applyHeapPolicy();
   switch (command) {
     case 'run': {
       const a = args(rest, { config: { type: 'string' } });

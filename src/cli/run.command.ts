@@ -66,7 +66,7 @@ export function loadPolicySet(dir: string | undefined, log: Logger): PolicySet |
 export async function startRun(configFile: string, logger: Logger = createLogger()): Promise<Running> {
   const config = loadConfig(configFile);
   const log = logger.child({ component: 'run' });
-  const db = openDatabase(config.database);
+  const db = openDatabase(config.database, { cacheMib: config.database_cache_mib });
   const store = new Store(db);
   registerRollups(store);
   const metrics = ingestMetrics();

@@ -4,6 +4,8 @@
  * Labels are low-cardinality by design (source, reason, topic/partition), never per record.
  */
 
+import { getHeapSpaceStatistics } from 'node:v8';
+
 type Labels = Record<string, string>;
 
 const key = (labels: Labels): string => JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
@@ -91,6 +93,29 @@ export function ingestMetrics(registry = new Registry()) {
     storeRetries: registry.register(new Counter('meshtrail_store_retries_total', 'Batches retried after a retriable store failure (e.g. disk full).')),
     consumerLag: registry.register(new Gauge('meshtrail_kafka_consumer_lag', 'Messages between the stored position and the partition high watermark.')),
     sourceErrors: registry.register(new Counter('meshtrail_source_errors_total', 'Errors raised by sources, by reason.')),
+    processMemory: processMemory(registry),
   };
+}
+
+/**
+ * The process's memory by kind, read at every scrape: what a memory bound is checked against
+ * (`rss`) and where it goes (`heap_used` and `heap_total` of V8, `external` and `array_buffers`
+ * for Buffers such as fetched Kafka messages; the rest of `rss` is native: SQLite's page cache,
+ * code, stacks).
+ */
+function processMemory(registry: Registry): Gauge {
+  const gauge = registry.register(new Gauge('meshtrail_process_memory_bytes', 'Process memory by kind (rss, heap_used, heap_total, external, array_buffers, and heap_<space> per V8 heap space).'));
+  registry.onCollect(() => {
+    const m = process.memoryUsage();
+    gauge.set({ kind: 'rss' }, m.rss);
+    gauge.set({ kind: 'heap_used' }, m.heapUsed);
+    gauge.set({ kind: 'heap_total' }, m.heapTotal);
+    gauge.set({ kind: 'external' }, m.external);
+    gauge.set({ kind: 'array_buffers' }, m.arrayBuffers);
+    // V8 grows each space on its own terms: the split says whether the young generation or
+    // garbage waiting in the old generation holds the memory.
+    for (const space of getHeapSpaceStatistics()) gauge.set({ kind: `heap_${space.space_name.replace(/_space$/, '')}` }, space.space_size);
+  });
+  return gauge;
 }
 export type IngestMetrics = ReturnType<typeof ingestMetrics>;

@@ -6,6 +6,7 @@ t.test('defaults fill a minimal config; the result is frozen', (t) => {
   const c = parseConfig({ sources: [{ type: 'file', path: './access.log' }] }, {});
   t.equal(c.database, './data/meshtrail.db');
   t.equal(c.api.listen, '127.0.0.1:8080', 'API binds to localhost by default');
+  t.equal(c.database_cache_mib, 32, 'SQLite page cache 32 MiB by default');
   t.match(c.sources[0], { type: 'file', path: './access.log', follow: true, format: 'auto', batch_max_records: 2000 });
   t.ok(Object.isFrozen(c) && Object.isFrozen(c.sources[0]));
   t.end();
@@ -53,5 +54,12 @@ t.test('loadConfig reports unreadable files and invalid YAML clearly', (t) => {
   t.throws(() => loadConfig(path.join(dir, 'missing.yaml')), { code: 'ERR_CONFIG_INVALID', message: /cannot read/ });
   t.throws(() => loadConfig(path.join(dir, 'bad.yaml')), { code: 'ERR_CONFIG_INVALID', message: /not valid YAML/ });
   t.equal(loadConfig(path.join(dir, 'ok.yaml')).database, '/tmp/x.db');
+  t.end();
+});
+
+t.test('the page cache is a positive whole number of MiB', (t) => {
+  for (const bad of [0, -1, 2.5, 5000, '32']) {
+    t.throws(() => parseConfig({ database_cache_mib: bad }, {}), /database_cache_mib: /, `${JSON.stringify(bad)} is refused`);
+  }
   t.end();
 });

@@ -52,3 +52,17 @@ t.test('refuses to open a file that is not a SQLite database, and leaves it unto
   t.same(fs.readFileSync(file), before);
   t.end();
 });
+
+t.test('the page cache is what the caller asked for, 32 MiB by default', (t) => {
+  const dir = t.testdir({});
+  const byDefault = openDatabase(path.join(dir, 'a.db'));
+  const small = openDatabase(path.join(dir, 'b.db'), { cacheMib: 8 });
+  try {
+    t.equal(byDefault.pragma('cache_size', { simple: true }), -32 * 1024, 'negative: KiB');
+    t.equal(small.pragma('cache_size', { simple: true }), -8 * 1024);
+  } finally {
+    byDefault.close();
+    small.close();
+  }
+  t.end();
+});
