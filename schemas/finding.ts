@@ -63,5 +63,23 @@ export type Detector = z.infer<typeof DetectorSchema>;
 export type Severity = z.infer<typeof SeveritySchema>;
 export type FindingStatus = z.infer<typeof FindingStatusSchema>;
 export type Finding = z.infer<typeof FindingSchema>;
+
+/** Who and what a finding is about: named by the detector, carried through aggregation and storage as is. */
+export const FINDING_PARTY_FIELDS = ['source_principal', 'source_workload', 'source_namespace', 'destination_service',
+  'destination_namespace', 'destination', 'destination_port'] as const;
+export type FindingParties = Pick<Finding, (typeof FINDING_PARTY_FIELDS)[number]>;
+
+/** The party fields of `from` (an observation, aggregate or row), and nothing else. */
+export function pickParties(from: FindingParties): FindingParties {
+  const out: Record<string, unknown> = {};
+  for (const k of FINDING_PARTY_FIELDS) out[k] = from[k];
+  return out as FindingParties;
+}
+
+/** Merges a later sighting into `into`: each party it names replaces the earlier one; what it leaves unknown is kept. */
+export function mergeParties(into: FindingParties, later: FindingParties): void {
+  const target = into as Record<keyof FindingParties, unknown>;
+  for (const k of FINDING_PARTY_FIELDS) target[k] = later[k] ?? into[k];
+}
 export type FindingEventType = z.infer<typeof FindingEventTypeSchema>;
 export type FindingEvent = z.infer<typeof FindingEventSchema>;

@@ -4,6 +4,7 @@
  * The title and evidence come from the most severe observation (the latest among equals);
  * descriptive fields from the latest one; sample flow ids are the most recent `maxSamples`.
  */
+import { mergeParties, pickParties } from '../../schemas/finding.js';
 import type { FindingAggregate } from '../store/findings.repository.js';
 import { part, severityRank, type Observation } from './context.js';
 
@@ -22,10 +23,8 @@ export function aggregate(observations: readonly Observation[], maxSamples: numb
       byKey.set(key, {
         top: o, latest: o,
         a: {
-          key, detector: o.detector, severity: o.severity, title: o.title, source_principal: o.source_principal, source_workload: o.source_workload,
-          source_namespace: o.source_namespace, destination_service: o.destination_service, destination_namespace: o.destination_namespace,
-          destination: o.destination, destination_port: o.destination_port, evidence: o.evidence, first_seen: o.ts, last_seen: o.ts,
-          count: 1, sample_flow_ids: [o.flow_id], request_id: o.request_id,
+          key, detector: o.detector, severity: o.severity, title: o.title, ...pickParties(o), evidence: o.evidence, first_seen: o.ts,
+          last_seen: o.ts, count: 1, sample_flow_ids: [o.flow_id], request_id: o.request_id,
         },
       });
       continue;
@@ -39,12 +38,7 @@ export function aggregate(observations: readonly Observation[], maxSamples: numb
       cur.latest = o;
       a.last_seen = o.ts;
       a.request_id = o.request_id ?? a.request_id;
-      a.source_principal = o.source_principal ?? a.source_principal;
-      a.source_workload = o.source_workload ?? a.source_workload;
-      a.source_namespace = o.source_namespace ?? a.source_namespace;
-      a.destination_service = o.destination_service ?? a.destination_service;
-      a.destination_namespace = o.destination_namespace ?? a.destination_namespace;
-      a.destination = o.destination ?? a.destination;
+      mergeParties(a, o);
     }
     const r = severityRank(o.severity) - severityRank(cur.top.severity);
     if (r > 0 || (r === 0 && o.ts >= cur.top.ts)) {

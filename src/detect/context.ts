@@ -8,7 +8,7 @@
  * Aggregation into findings, the lifecycle and the outbox are the store's job, not the detector's.
  */
 import type { Flow } from '../../schemas/flow.js';
-import type { Detector, Severity } from '../../schemas/finding.js';
+import type { Detector, FindingParties, Severity } from '../../schemas/finding.js';
 import { SEVERITY_SCORE } from '../../schemas/finding.js';
 import type { DetectorsConfig } from '../../schemas/detectors-config.js';
 import type { CompiledPolicySet } from '../policy/compile.js';
@@ -24,20 +24,13 @@ export interface DetectInput {
 }
 
 /** One flow's contribution to a finding. Findings with the same key aggregate. */
-export interface Observation {
+export interface Observation extends FindingParties {
   detector: Detector;
   severity: Severity;
   title: string;
   /** Key parts: who, to what, on which port (readable; `-` for unknown). */
   key_source: string;
   key_destination: string;
-  source_principal: string | null;
-  source_workload: string | null;
-  source_namespace: string | null;
-  destination_service: string | null;
-  destination_namespace: string | null;
-  destination: string | null;
-  destination_port: number | null;
   evidence: Record<string, unknown>;
   flow_id: number;
   ts: number;

@@ -6,8 +6,8 @@
  * Each with the destination host/SNI/IP and port and the source workload. Severity medium: an
  * attempt, blocked, that a responder should explain.
  */
-import { count, part, type DetectorFn, type Observation } from './context.js';
-import { egressCaller, egressTarget } from './egress.js';
+import { count, type DetectorFn, type Observation } from './context.js';
+import { egressCaller, egressObservation, egressTarget, egressWhere } from './egress.js';
 
 /** Whether the line was written by a configured egress gateway. */
 function atEgressGateway(flow: { reporter: { kind: string; pod: string | null; labels: Record<string, string> | null } }, apps: readonly string[]): boolean {
@@ -22,7 +22,8 @@ function atEgressGateway(flow: { reporter: { kind: string; pod: string | null; l
 export const deniedEgressDetector: DetectorFn = (flows, ctx) => {
   const observations: Observation[] = [];
   const counters: Record<string, number> = {};
-  for (const { id, ts, flow } of flows) {
+  for (const input of flows) {
+    const { flow } = input;
     let mechanism: string | null = null;
     if (flow.upstream_cluster === 'BlackHoleCluster') {
       mechanism = `BlackHoleCluster${flow.response_flags.length > 0 ? ` (flags ${flow.response_flags.join(',')})` : ''}: outboundTrafficPolicy REGISTRY_ONLY and no ServiceEntry`;
@@ -35,29 +36,19 @@ export const deniedEgressDetector: DetectorFn = (flows, ctx) => {
     count(counters, 'denied');
     const target = egressTarget(flow);
     const caller = egressCaller(flow);
-    const where = `${target.host ?? 'an unknown host'}${target.port !== null ? `:${target.port}` : ''}`;
-    observations.push({
+    const where = egressWhere(target);
+    observations.push(egressObservation(input, {
       detector: 'denied-egress',
       severity: 'medium',
       title: `Egress from ${caller.key ?? 'an unknown workload'} to ${where} was blocked: ${mechanism.split(':')[0]}.`,
-      key_source: part(caller.key),
-      key_destination: part(target.host),
-      source_principal: flow.source_principal,
-      source_workload: caller.workload,
-      source_namespace: caller.namespace,
-      destination_service: null,
-      destination_namespace: null,
-      destination: where,
-      destination_port: target.port,
+      target,
+      caller,
       evidence: {
         mechanism, host: target.host, host_from: target.host_from, ip: target.ip, port: target.port,
         upstream_cluster: flow.upstream_cluster, route_name: flow.route_name, response_code: flow.response_code,
         response_flags: flow.response_flags, reporter: flow.reporter.kind, reporter_pod: flow.reporter.pod,
       },
-      flow_id: id,
-      ts,
-      request_id: flow.request_id,
-    });
+    }));
   }
   return { observations, counters };
 };

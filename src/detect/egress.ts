@@ -3,7 +3,9 @@
  * workload tried to reach (SNI, else HTTP authority, else the original destination IP), its port
  * and who the caller was. Pure.
  */
+import type { Detector, Severity } from '../../schemas/finding.js';
 import type { Flow } from '../../schemas/flow.js';
+import { part, type DetectInput, type Observation } from './context.js';
 import { portOf, sourceWorkload, stripPort } from './workload.js';
 
 /** The egress target of a line. */
@@ -31,4 +33,38 @@ export function egressCaller(flow: Flow): { key: string | null; workload: string
   const key = flow.source_principal ?? (workload !== null ? `${namespace ?? '-'}/${workload}` : null)
     ?? (flow.downstream_remote_address !== null ? `ip:${stripPort(flow.downstream_remote_address)}` : null);
   return { key, workload, namespace };
+}
+
+/** `host:port` of a target, as titles and the finding's `destination` show it. */
+export function egressWhere(target: EgressTarget): string {
+  return `${target.host ?? 'an unknown host'}${target.port !== null ? `:${target.port}` : ''}`;
+}
+
+/**
+ * The observation an egress detector makes of a line: keyed by caller and external host, the
+ * destination as `host:port` (no in-mesh service or namespace: the target is outside the mesh).
+ */
+export function egressObservation(
+  input: DetectInput,
+  o: { detector: Detector; severity: Severity; title: string; target: EgressTarget; caller: ReturnType<typeof egressCaller>; evidence: Record<string, unknown> },
+): Observation {
+  const { id, ts, flow } = input;
+  return {
+    detector: o.detector,
+    severity: o.severity,
+    title: o.title,
+    key_source: part(o.caller.key),
+    key_destination: part(o.target.host),
+    source_principal: flow.source_principal,
+    source_workload: o.caller.workload,
+    source_namespace: o.caller.namespace,
+    destination_service: null,
+    destination_namespace: null,
+    destination: egressWhere(o.target),
+    destination_port: o.target.port,
+    evidence: o.evidence,
+    flow_id: id,
+    ts,
+    request_id: flow.request_id,
+  };
 }

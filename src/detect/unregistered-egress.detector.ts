@@ -5,8 +5,8 @@
  * ServiceEntry covers is counted (`covered`), an allow-listed host `allow_listed`.
  */
 import { coveredByServiceEntry } from '../policy/service-entry.js';
-import { count, part, type DetectorFn, type Observation } from './context.js';
-import { egressCaller, egressTarget } from './egress.js';
+import { count, type DetectorFn, type Observation } from './context.js';
+import { egressCaller, egressObservation, egressTarget, egressWhere } from './egress.js';
 
 function hostAllowed(host: string, allow: readonly string[]): boolean {
   return allow.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) : a.toLowerCase() === host));
@@ -16,7 +16,8 @@ function hostAllowed(host: string, allow: readonly string[]): boolean {
 export const unregisteredEgressDetector: DetectorFn = (flows, ctx) => {
   const observations: Observation[] = [];
   const counters: Record<string, number> = {};
-  for (const { id, ts, flow } of flows) {
+  for (const input of flows) {
+    const { flow } = input;
     const passthrough = flow.upstream_cluster === 'PassthroughCluster' || flow.route_name === 'allow_any';
     if (!passthrough || flow.direction === 'inbound') continue;
     const target = egressTarget(flow);
@@ -28,29 +29,19 @@ export const unregisteredEgressDetector: DetectorFn = (flows, ctx) => {
       if (coverage.covered === true) { count(counters, 'covered'); continue; }
     }
     count(counters, 'unregistered');
-    const where = `${target.host ?? 'an unknown host'}${target.port !== null ? `:${target.port}` : ''}`;
-    observations.push({
+    const where = egressWhere(target);
+    observations.push(egressObservation(input, {
       detector: 'unregistered-egress',
       severity: 'info',
       title: `Unregistered egress from ${caller.key ?? 'an unknown workload'} to ${where} through ${flow.upstream_cluster === 'PassthroughCluster' ? 'PassthroughCluster' : 'the allow_any route'}.`,
-      key_source: part(caller.key),
-      key_destination: part(target.host),
-      source_principal: flow.source_principal,
-      source_workload: caller.workload,
-      source_namespace: caller.namespace,
-      destination_service: null,
-      destination_namespace: null,
-      destination: where,
-      destination_port: target.port,
+      target,
+      caller,
       evidence: {
         host: target.host, host_from: target.host_from, ip: target.ip, port: target.port, upstream_cluster: flow.upstream_cluster,
         route_name: flow.route_name, bytes_sent: flow.bytes_sent, bytes_received: flow.bytes_received,
         service_entry: coverage === null ? 'no policies loaded' : coverage.covered === null ? `might be covered by ${coverage.entries.join(', ')} (port or namespace unknown)` : 'no ServiceEntry covers it',
       },
-      flow_id: id,
-      ts,
-      request_id: flow.request_id,
-    });
+    }));
   }
   return { observations, counters };
 };

@@ -11,7 +11,8 @@
  */
 import crypto from 'node:crypto';
 import {
-  FindingSchema, SEVERITY_SCORE, type Detector, type Finding, type FindingEventType, type FindingStatus, type Severity,
+  FindingSchema, SEVERITY_SCORE, mergeParties, pickParties, type Detector, type Finding, type FindingEventType, type FindingParties,
+  type FindingStatus, type Severity,
 } from '../../schemas/finding.js';
 import { encodeKey } from '../../schemas/api.js';
 import type { Statement } from 'better-sqlite3';
@@ -19,25 +20,12 @@ import type { Db } from './db.js';
 import { OutboxRepository } from './outbox.repository.js';
 
 /** All observations of one finding key in one batch, merged. */
-export interface FindingAggregate {
-  key: string;
-  detector: Detector;
-  severity: Severity;
-  title: string;
-  source_principal: string | null;
-  source_workload: string | null;
-  source_namespace: string | null;
-  destination_service: string | null;
-  destination_namespace: string | null;
-  destination: string | null;
-  destination_port: number | null;
-  evidence: Record<string, unknown>;
+export interface FindingAggregate extends FindingParties, Pick<Finding, 'key' | 'detector' | 'severity' | 'title' | 'evidence' | 'count' | 'request_id'> {
+  /** Epoch ms. */
   first_seen: number;
   last_seen: number;
-  count: number;
   /** Flow ids, oldest first. */
   sample_flow_ids: number[];
-  request_id: string | null;
 }
 
 /** What {@link FindingsRepository.apply} did. */
@@ -64,11 +52,10 @@ export interface FindingsFilter {
   limit: number;
 }
 
-interface FindingRow {
-  id: string; key: string; detector: string; severity: string; status: string; status_reason: string | null; title: string;
-  source_principal: string | null; source_workload: string | null; source_namespace: string | null;
-  destination_service: string | null; destination_namespace: string | null; destination: string | null; destination_port: number | null;
-  first_seen: number; last_seen: number; count: number; evidence: string; sample_flow_ids: string; request_id: string | null;
+/** A `findings` row: times as epoch ms, evidence and samples as JSON text. */
+interface FindingRow extends FindingParties, Pick<Finding, 'id' | 'key' | 'status_reason' | 'title' | 'count' | 'request_id'> {
+  detector: string; severity: string; status: string;
+  first_seen: number; last_seen: number; evidence: string; sample_flow_ids: string;
   events: number; updated_at: number;
 }
 
@@ -104,9 +91,7 @@ export class FindingsRepository {
   private fromRow(r: FindingRow): Finding {
     return {
       id: r.id, key: r.key, detector: r.detector as Detector, severity: r.severity as Severity, status: r.status as FindingStatus,
-      status_reason: r.status_reason, title: r.title, source_principal: r.source_principal, source_workload: r.source_workload,
-      source_namespace: r.source_namespace, destination_service: r.destination_service, destination_namespace: r.destination_namespace,
-      destination: r.destination, destination_port: r.destination_port, first_seen: new Date(r.first_seen).toISOString(),
+      status_reason: r.status_reason, title: r.title, ...pickParties(r), first_seen: new Date(r.first_seen).toISOString(),
       last_seen: new Date(r.last_seen).toISOString(), count: r.count, evidence: JSON.parse(r.evidence) as Record<string, unknown>,
       sample_flow_ids: JSON.parse(r.sample_flow_ids) as number[], request_id: r.request_id, updated_at: new Date(r.updated_at).toISOString(),
     };
@@ -135,9 +120,7 @@ export class FindingsRepository {
       if (existing === undefined) {
         const row: FindingRow = {
           id, key: a.key, detector: a.detector, severity: a.severity, status: 'open', status_reason: null, title: a.title,
-          source_principal: a.source_principal, source_workload: a.source_workload, source_namespace: a.source_namespace,
-          destination_service: a.destination_service, destination_namespace: a.destination_namespace, destination: a.destination,
-          destination_port: a.destination_port, first_seen: a.first_seen, last_seen: a.last_seen, count: a.count,
+          ...pickParties(a), first_seen: a.first_seen, last_seen: a.last_seen, count: a.count,
           evidence: JSON.stringify(a.evidence), sample_flow_ids: JSON.stringify(a.sample_flow_ids.slice(-maxSamples)),
           request_id: a.request_id, events: 0, updated_at: now,
         };
@@ -163,12 +146,7 @@ export class FindingsRepository {
         row.title = a.title;
         row.evidence = JSON.stringify(a.evidence);
       }
-      row.source_principal = a.source_principal ?? row.source_principal;
-      row.source_workload = a.source_workload ?? row.source_workload;
-      row.source_namespace = a.source_namespace ?? row.source_namespace;
-      row.destination_service = a.destination_service ?? row.destination_service;
-      row.destination_namespace = a.destination_namespace ?? row.destination_namespace;
-      row.destination = a.destination ?? row.destination;
+      mergeParties(row, a);
       row.first_seen = Math.min(row.first_seen, a.first_seen);
       row.last_seen = Math.max(row.last_seen, a.last_seen);
       row.count += a.count;
