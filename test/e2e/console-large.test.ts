@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildConsole, CHROMIUM, requireChromium } from '../support/console-browser.js';
 import { benchRanges, buildEdgeHoursDb, edgeMtls, expectedEdge, LARGE_MESH, meshEdge } from '../../bench/console.js';
 import { consoleRouter } from '../../src/api/console.routes.js';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     }, key);
     return (await page.textContent('.edge-details')) ?? '';
   };
-  const checkPanel = (tt: typeof t, text: string, c: Counts, what: string) => {
+  const checkPanel = (tt: Test, text: string, c: Counts, what: string) => {
     tt.match(text, `Requests${c.requests}`, `${what}: requests`);
     tt.match(text, `Errors${c.errors}`, `${what}: errors`);
     tt.match(text, `mTLS verified${c.mtls}`, `${what}: mTLS`);

@@ -155,7 +155,7 @@ if (requireKafka(t)) {
     const logs = memoryLogger();
     const config = kafkaSourceConfig(broker.bootstrap, topic, { batch_max_records: 50 });
     // Through the factory, as `meshtrail run` builds it.
-    const source = createSource(config, { store: p.store, metrics, logger: logs.logger }) as KafkaSource;
+    const source = createSource(config, { store: p.store, metrics, logger: logs.logger, maxLineBytes: 1 << 20 }) as KafkaSource;
     t.ok(source instanceof KafkaSource);
     t.teardown(() => source.stop());
     await source.start(p.handler);
