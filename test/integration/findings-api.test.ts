@@ -126,6 +126,17 @@ t.test('findings and replay API', async (t) => {
   t.equal(broken.status, 400);
   t.equal(broken.body.errors[0].parameter, 'policies_yaml');
   t.equal((await call(`${api}/policy/replay`, json('POST', {}))).status, 400);
+
+  // The docs page lists every field of both request bodies, as the OpenAPI document declares them.
+  const doc = (await call(`${api}/openapi.json`)).body as { paths: Record<string, Record<string, any>> };
+  const page = await (await fetch(`${srv.url}/api/docs`)).text();
+  for (const [route, method] of [['/api/v1/findings/{id}', 'patch'], ['/api/v1/policy/replay', 'post']] as const) {
+    const fields = Object.keys(doc.paths[route]?.[method]?.requestBody?.content?.['application/json']?.schema?.properties ?? {});
+    t.ok(fields.length > 0, `${method} ${route} declares a body`);
+    const section = page.slice(page.indexOf(`${method.toUpperCase()} ${route}`)).split('<h2>')[0]!;
+    for (const f of fields) t.ok(section.includes(`<code>${f}</code></td><td>body (JSON)</td>`), `docs: ${method.toUpperCase()} ${route} body field ${f}`);
+  }
+  t.match(page, /<code>status<\/code><\/td><td>body \(JSON\)<\/td><td>yes<\/td><td>&#34;open&#34; \| &#34;acknowledged&#34; \| /, 'enum values shown');
 });
 
 t.test('the exported Routers work on a bare express app', async (t) => {
