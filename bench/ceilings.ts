@@ -37,10 +37,12 @@ function splitOnce(file: string): { lines: number; bytes: number; seconds: numbe
   return { lines, bytes, seconds: (performance.now() - started) / 1000 };
 }
 
-/** What-if settings for {@link sqliteCeiling}: extra pragmas, indexes dropped before inserting. */
+/** What-if settings for {@link sqliteCeiling}: extra pragmas, indexes dropped or created before inserting. */
 export interface SqliteTuning {
   pragmas?: string[];
   dropIndexes?: string[];
+  /** CREATE INDEX statements. */
+  createIndexes?: string[];
 }
 
 /**
@@ -55,6 +57,7 @@ export function sqliteCeiling(dbFile: string, sample: string[], rows: number, ba
   try {
     for (const p of tune.pragmas ?? []) db.pragma(p);
     for (const i of tune.dropIndexes ?? []) db.exec(`DROP INDEX IF EXISTS ${i}`);
+    for (const sql of tune.createIndexes ?? []) db.exec(sql);
     // Real rows: store the sample once, read them back, then delete them (strings stay).
     const store = new Store(db);
     const records: BatchRecord[] = sample.map((text, i) => ({ position: { source: 'bench:sample', pos: i, line: i + 1 }, raw: text, outcome: processLine(text, { format: 'auto' }) }));
