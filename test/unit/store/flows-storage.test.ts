@@ -1,19 +1,20 @@
 /**
  * The compact flow row (migrations/0007_compact_flows.sql, src/store/flows.repository.ts): request
  * ids, addresses and `extra` come back exactly as written whichever form they were stored in, a
- * database written before 0007 reads the same after it, and the principal filters that resolve
- * to several callers return what a scan of every flow returns, page by page.
+ * database written before 0007 reads the same after it, a request id is found in every chunk of
+ * its index, and the principal filters that resolve to several callers return what a scan of
+ * every flow returns, page by page.
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import t from 'tap';
 import { emptyFlow, type Flow } from '../../../schemas/flow.js';
-import { FlowsQuerySchema } from '../../../schemas/api.js';
+import { FlowsQuerySchema, RequestQuerySchema } from '../../../schemas/api.js';
 import { processLine } from '../../../src/pipeline/process-line.js';
 import { generateMeshTraffic } from '../../../src/sample/mesh-traffic.js';
 import { openDatabase } from '../../../src/store/db.js';
-import { flowRows, queryFlows, queryRequestHops, requestExists } from '../../../src/store/flows.query.js';
+import { REQUEST_ID_IN, flowRows, queryFlows, queryRequestHops, requestExists } from '../../../src/store/flows.query.js';
 import { packIpv4, type StoredFlow } from '../../../src/store/flows.repository.js';
 import { migrate, readMigrations } from '../../../src/store/migrate.js';
 import { Store } from '../../../src/store/store.js';
@@ -153,7 +154,7 @@ t.test('migration 0007 keeps every flow of a database written before it', (t) =>
   t.same(all(migrated), expected, 'every flow reads the same after the migration');
   t.equal(migrated.db.pragma('integrity_check', { simple: true }), 'ok');
   t.same(migrated.db.prepare("SELECT name FROM sqlite_schema WHERE tbl_name = 'flows' AND type = 'index' ORDER BY name").pluck().all(),
-    ['flows_position', 'flows_request_id', 'flows_source_principal', 'flows_ts']);
+    ['flows_position', 'flows_request_chunk', 'flows_source_principal', 'flows_ts']);
   const uuid = expected.find((f) => f.request_id !== null && /^[0-9a-f-]{36}$/.test(f.request_id))!.request_id!;
   t.equal(migrated.db.prepare('SELECT typeof(request_id_key) FROM flows WHERE request_id = ?').pluck().get(uuid), 'blob', 'existing UUIDs converted');
   t.equal(queryFlows(migrated, FlowsQuerySchema.parse({ request_id: uuid })).items.length, expected.filter((f) => f.request_id === uuid).length, 'and found by the index');
@@ -161,6 +162,33 @@ t.test('migration 0007 keeps every flow of a database written before it', (t) =>
   t.equal(write(migrated, 'test:real', real.slice(0, 5)).duplicates, 5);
   t.equal(write(migrated, 'test:after', [flowAt(1)]).flows, 1);
   t.equal(Math.max(...all(migrated).map((f) => f.id)), Math.max(...expected.map((f) => f.id)) + 1);
+  t.end();
+});
+
+t.test('a request id is found in every chunk of the request-id index, from the oldest stored row to the newest', (t) => {
+  const store = new Store(openDatabase(':memory:'));
+  t.teardown(() => store.db.close());
+  const rid = 'ec585a55-2797-4a73-b089-76b7f44b7008';
+  const withRid = (i: number, id: string | null = rid) => ({ ...flowAt(i), request_id: id });
+  write(store, 'test:a', [withRid(0), withRid(1, 'other')]);
+  // Jump the row ids past several chunks of 65,536 (as a long-running store has), then write the
+  // request's later hops: they land in chunk 3.
+  store.db.prepare('INSERT INTO flows (id, source_id, pos, ts, reporter_id, format_id) SELECT 200000, source_id, 999, ts, reporter_id, format_id FROM flows WHERE id = 1').run();
+  write(store, 'test:b', [withRid(2), withRid(3), withRid(4, 'other')]);
+  const ids = () => queryFlows(store, FlowsQuerySchema.parse({ request_id: rid })).items.map((f) => f.id);
+  t.same(ids(), [1, 200001, 200002], 'hops in chunk 0 and chunk 3');
+  t.ok(requestExists(store, rid));
+  t.notOk(requestExists(store, 'ec585a55-2797-4a73-b089-76b7f44b7009'));
+  const hops = queryRequestHops(store, rid, RequestQuerySchema.parse({ limit: '1' }))!;
+  t.same(hops.items.map((h) => [h.hop, h.flow_id]), [[1, 1]]);
+  const next = queryRequestHops(store, rid, RequestQuerySchema.parse({ limit: '5', cursor: hops.next_cursor }))!;
+  t.same(next.items.map((h) => [h.hop, h.flow_id]), [[2, 200001], [3, 200002]], 'hop numbers count the earlier chunk');
+  // Retention deleted the oldest rows: the walk starts at the oldest chunk left.
+  store.db.prepare('DELETE FROM flows WHERE id < 200000').run();
+  t.same(ids(), [200001, 200002]);
+  // Each chunk is one index seek, not a scan of the index.
+  const plan = store.db.prepare(`EXPLAIN QUERY PLAN SELECT 1 FROM flows f WHERE ${REQUEST_ID_IN}`).all(Buffer.alloc(16)) as { detail: string }[];
+  t.ok(plan.some((p) => /SEARCH r USING COVERING INDEX flows_request_chunk \(<expr>=\? AND request_id_key=\?\)/.test(p.detail)), JSON.stringify(plan.map((p) => p.detail)));
   t.end();
 });
 
