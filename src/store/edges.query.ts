@@ -3,8 +3,9 @@
  * window and request/error/plaintext time series. They never scan flows, so their cost depends
  * on the number of edges and buckets in the window, not on the number of flows.
  *
- * Rollups have minute resolution: windows are widened to whole minutes (whole hours read the
- * hourly table), and the answer states the window it actually covers.
+ * Rollups have minute resolution: windows are widened to whole minutes, and the answer states the
+ * window it actually covers. The whole hours of a window are read from the hourly table and only
+ * its ragged ends from the minute table: the same sums, 60 times fewer rows over long windows.
  */
 import type { Edge, EdgesQuery, Timeseries, TimeseriesQuery } from '../../schemas/api.js';
 import { DEFAULT_PAGE_SIZE, STEP_MINUTES, encodeKey } from '../../schemas/api.js';
@@ -35,7 +36,26 @@ export function rollupWindow(from: number, to: number): RollupWindow {
 
 interface Filters { namespace?: string | undefined; direction?: 'inbound' | 'outbound' | undefined }
 
-/** WHERE clauses common to edges and timeseries; null when the namespace was never seen. */
+const ROLLUP_COLUMNS = `bucket, source_principal_id, source_namespace_id, destination_service_id, destination_namespace_id,
+  destination_port, direction, requests, errors, mtls, plaintext, bytes, first_seen, last_seen`;
+
+/**
+ * The rollup rows of a window as one FROM source (aliased `e`): the hourly table for the whole
+ * hours inside it and the minute table for the partial hours at either end. A window of less than
+ * two whole hours reads its own table alone.
+ */
+function rollupSource(w: RollupWindow): { sql: string; params: unknown[] } {
+  const arm = (table: RollupWindow['table']) => `SELECT ${ROLLUP_COLUMNS} FROM ${table} WHERE bucket >= ? AND bucket < ?`;
+  const hoursFrom = ceilTo(w.from, HOUR);
+  const hoursTo = floorTo(w.to, HOUR);
+  if (w.table === 'edge_rollup_hour' || hoursTo - hoursFrom < 2 * HOUR) return { sql: `(${arm(w.table)}) e`, params: [w.from, w.to] };
+  return {
+    sql: `(${arm('edge_rollup_minute')} UNION ALL ${arm('edge_rollup_hour')} UNION ALL ${arm('edge_rollup_minute')}) e`,
+    params: [w.from, hoursFrom, hoursFrom, hoursTo, hoursTo, w.to],
+  };
+}
+
+/** WHERE clauses common to edges and timeseries, bucket range included; null when the namespace was never seen. */
 function rollupWhere(store: Store, w: RollupWindow, f: Filters): { clauses: string[]; params: unknown[] } | null {
   const clauses = ['e.bucket >= ?', 'e.bucket < ?'];
   const params: unknown[] = [w.from, w.to];
@@ -56,16 +76,18 @@ interface EdgeRow {
 
 /** Edges of the window in key order, after `after`, read lazily. */
 export function* edgeRows(store: Store, q: EdgesQuery, after: EdgeKey | undefined = q.cursor, limit = -1): Generator<Keyed<Edge, EdgeKey>> {
-  const w = rollupWhere(store, rollupWindow(q.from, q.to), q);
+  const window = rollupWindow(q.from, q.to);
+  const w = rollupWhere(store, window, q);
   if (!w) return;
+  const source = rollupSource(window);
   if (after) { w.clauses.push('(e.source_principal_id, e.destination_service_id, e.destination_port) > (?, ?, ?)'); w.params.push(...after); }
   const sql = `SELECT e.source_principal_id AS sp, e.destination_service_id AS ds, e.destination_port AS port,
       sum(e.requests) AS requests, sum(e.errors) AS errors, sum(e.mtls) AS mtls, sum(e.plaintext) AS plaintext,
       sum(e.bytes) AS bytes, min(e.first_seen) AS first_seen, max(e.last_seen) AS last_seen
-    FROM ${rollupWindow(q.from, q.to).table} e WHERE ${w.clauses.join(' AND ')}
+    FROM ${source.sql} WHERE ${w.clauses.join(' AND ')}
     GROUP BY sp, ds, port ORDER BY sp, ds, port LIMIT ?`;
   const str = (id: number) => (id === 0 ? null : store.strings.value(id));
-  for (const r of prepared(store.db, sql).iterate(...w.params, limit) as IterableIterator<EdgeRow>) {
+  for (const r of prepared(store.db, sql).iterate(...source.params, ...w.params, limit) as IterableIterator<EdgeRow>) {
     yield {
       item: {
         source_principal: str(r.sp), destination_service: str(r.ds), destination_port: r.port === -1 ? null : r.port,

@@ -154,10 +154,13 @@ const edgeMap = (items: any[]) => new Map(items.map((e) => [`${e.source_principa
   { requests: e.requests, errors: e.errors, mtls: e.mtls, plaintext: e.plaintext, unknown: e.unknown, bytes: e.bytes }]));
 
 t.test('GET /edges: per (principal, service, port) counts equal those computed from the flows', async (t) => {
-  // Whole hours read the hourly rollup; other bounds the minute rollup, widened to minutes.
+  // Whole hours read the hourly rollup; other bounds the minute rollup, widened to minutes; a
+  // window holding two whole hours or more reads them hourly and its ragged ends by the minute.
   const windows: [number, number, number, number][] = [
     [T0, T0 + 7_200_000, T0, T0 + 7_200_000],
     [T0 + 630_000, T0 + 3_000_001, T0 + 600_000, T0 + 3_060_000],
+    [T0 + 630_000, T0 + 10_830_001, T0 + 600_000, T0 + 10_860_000], // flows in the leading minutes
+    [T0 - 5_430_000, T0 + 5_430_001, T0 - 5_460_000, T0 + 5_460_000], // flows in the trailing minutes
   ];
   for (const [from, to, wantFrom, wantTo] of windows) {
     const items = await all(`/api/v1/edges?from=${from}&to=${to}`);
@@ -170,6 +173,10 @@ t.test('GET /edges: per (principal, service, port) counts equal those computed f
   t.same(edgeMap(legacy), expectedEdges(T0, T0 + 7_200_000, (f) => f.source_namespace === 'legacy' || f.destination_namespace === 'legacy'));
   const inbound = await all(`/api/v1/edges?from=${T0}&to=${T0 + 7_200_000}&direction=inbound`);
   t.same(edgeMap(inbound), expectedEdges(T0, T0 + 7_200_000, (f) => f.direction === 'inbound'));
+  // Filters and the cursor apply to every part of a split window.
+  const raggedLegacyInbound = await all(`/api/v1/edges?from=${T0 - 5_430_000}&to=${T0 + 5_430_001}&namespace=legacy&direction=inbound`);
+  t.same(edgeMap(raggedLegacyInbound), expectedEdges(T0 - 5_460_000, T0 + 5_460_000,
+    (f) => f.direction === 'inbound' && (f.source_namespace === 'legacy' || f.destination_namespace === 'legacy')));
   const first = await get(`/api/v1/edges?from=${T0}&to=${T0 + 7_200_000}&limit=1`);
   t.ok(first.body.items[0].first_seen <= first.body.items[0].last_seen);
   t.same((await get(`/api/v1/edges?from=${T0}&to=${T0 + 1}&namespace=nowhere`)).body.items, []);
