@@ -5,7 +5,6 @@
  * arriving in their own batches; flows deleted by retention before they were forwarded are
  * reported (metric, log, GET /api/v1/sinks).
  */
-import crypto from 'node:crypto';
 import http from 'node:http';
 import { Readable } from 'node:stream';
 import express from 'express';
@@ -22,10 +21,8 @@ import { runRetention } from '../../src/store/retention.js';
 import { registerRollups } from '../../src/store/rollups.js';
 import { Store } from '../../src/store/store.js';
 import { Registry } from '../../src/telemetry/metrics.js';
-import { appendEvents, memoryLogger, openTestDb, waitFor } from '../unit/sinks/fixtures.js';
+import { HEC_TOKEN, WEBHOOK_SECRET, appendEvents, authorizedDelivery, memoryLogger, openTestDb, waitFor } from '../unit/sinks/fixtures.js';
 
-const TOKEN = 'hec-token-0123';
-const SECRET = 'webhook-secret-0123456789';
 
 interface Doc { event: { id: string; dataset: string; kind: string }; meshtrail: { flow?: { id: number; mtls?: boolean } } }
 
@@ -50,14 +47,7 @@ async function receiver(t: Test, kind: 'hec' | 'webhook'): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      let ok: boolean;
-      if (kind === 'hec') {
-        ok = req.url === '/services/collector/event' && req.headers.authorization === `Splunk ${TOKEN}`;
-      } else {
-        const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-meshtrail-signature']));
-        const mac = m ? crypto.createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') : '';
-        ok = !!m && mac === m[2];
-      }
+      const ok = authorizedDelivery(kind, req, body);
       if (!ok) { r.unauthorized++; res.writeHead(401).end('{"text":"Invalid token","code":4}'); return; }
       if (r.failWith !== null) { r.refused++; res.writeHead(r.failWith).end('{"text":"Server is busy","code":9}'); return; }
       const docs: Doc[] = kind === 'hec'
@@ -84,8 +74,8 @@ async function receiver(t: Test, kind: 'hec' | 'webhook'): Promise<Receiver> {
 function sinkConfig(kind: 'hec' | 'webhook', url: string, flows: unknown): SinkConfig {
   const common = { batch_max_events: 4, poll_interval_ms: 50, retry: { initial_ms: 20, max_ms: 200 }, timeout_ms: 5000, flows };
   return kind === 'hec'
-    ? SplunkHecSinkConfigSchema.parse({ type: 'splunk_hec', url, token: TOKEN, ...common })
-    : WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${url}/hook`, secret: SECRET, ...common });
+    ? SplunkHecSinkConfigSchema.parse({ type: 'splunk_hec', url, token: HEC_TOKEN, ...common })
+    : WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${url}/hook`, secret: WEBHOOK_SECRET, ...common });
 }
 
 const ingest = (store: Store, lines: string[], label: string) =>

@@ -4,7 +4,6 @@
  * are reported, dedupe by event id is the receiver's job); a 403 must park the sink with the
  * error visible in GET /api/v1/sinks.
  */
-import crypto from 'node:crypto';
 import http from 'node:http';
 import express from 'express';
 import t, { type Test } from 'tap';
@@ -13,10 +12,8 @@ import { sinksRouter } from '../../src/api/sinks.routes.js';
 import { createSinkDispatcher } from '../../src/sinks/factory.js';
 import { SqliteOutbox } from '../../src/sinks/outbox.js';
 import { Registry } from '../../src/telemetry/metrics.js';
-import { appendEvents, memoryLogger, openTestDb, waitFor } from '../unit/sinks/fixtures.js';
+import { HEC_TOKEN, WEBHOOK_SECRET, appendEvents, authorizedDelivery, memoryLogger, openTestDb, waitFor } from '../unit/sinks/fixtures.js';
 
-const TOKEN = 'hec-token-0123';
-const SECRET = 'webhook-secret-0123456789';
 
 interface Receiver {
   url: string;
@@ -43,15 +40,7 @@ async function receiver(t: Test, kind: 'hec' | 'webhook'): Promise<Receiver> {
       r.requests++;
       if (r.hang > 0) { r.hang--; return; }
       const body = Buffer.concat(chunks).toString('utf8');
-      let ok: boolean;
-      if (kind === 'hec') {
-        ok = req.url === '/services/collector/event' && req.headers.authorization === `Splunk ${TOKEN}`;
-      } else {
-        // Checked independently of the sink's own signing code.
-        const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-meshtrail-signature']));
-        const mac = m ? crypto.createHmac('sha256', SECRET).update(`${m[1]}.${body}`).digest('hex') : '';
-        ok = !!m && mac === m[2] && Math.abs(Date.now() / 1000 - Number(m[1])) < 300 && req.headers['content-type'] === 'application/json';
-      }
+      const ok = authorizedDelivery(kind, req, body);
       if (!ok) { r.unauthorized++; res.writeHead(401).end('{"text":"Invalid token","code":4}'); return; }
       if (r.failWith !== null || r.failFirst > 0) {
         const status = r.failWith ?? 503;
@@ -76,8 +65,8 @@ async function receiver(t: Test, kind: 'hec' | 'webhook'): Promise<Receiver> {
 function sinkConfig(kind: 'hec' | 'webhook', url: string): SinkConfig {
   const common = { batch_max_events: 10, poll_interval_ms: 50, retry: { initial_ms: 20, max_ms: 200 }, timeout_ms: 5000 };
   return kind === 'hec'
-    ? SplunkHecSinkConfigSchema.parse({ type: 'splunk_hec', url, token: TOKEN, sourcetype: 'meshtrail:test', ...common })
-    : WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${url}/hook`, secret: SECRET, ...common });
+    ? SplunkHecSinkConfigSchema.parse({ type: 'splunk_hec', url, token: HEC_TOKEN, sourcetype: 'meshtrail:test', ...common })
+    : WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${url}/hook`, secret: WEBHOOK_SECRET, ...common });
 }
 
 async function statusApi(t: Test, d: { status: () => unknown }): Promise<() => Promise<any>> {
@@ -152,7 +141,7 @@ t.test('webhook: a receiver that does not answer within timeout_ms is retried; n
   const db = openTestDb(dir);
   const outbox = new SqliteOutbox(db);
   const registry = new Registry();
-  const cfg = WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${rcv.url}/hook`, secret: SECRET, timeout_ms: 300, poll_interval_ms: 50, retry: { initial_ms: 20, max_ms: 100 } });
+  const cfg = WebhookSinkConfigSchema.parse({ type: 'webhook', url: `${rcv.url}/hook`, secret: WEBHOOK_SECRET, timeout_ms: 300, poll_interval_ms: 50, retry: { initial_ms: 20, max_ms: 100 } });
   const d = createSinkDispatcher([cfg], { outbox, version: '0.1.0', logger: memoryLogger().logger, metrics: registry });
   t.teardown(async () => { await d.stop(Date.now() + 2000); db.close(); });
   const events = appendEvents(db, 1, 5);

@@ -1,7 +1,10 @@
 /**
  * Shared by the sink tests: findings events with values that stress every escaping rule, a
- * migrated database with an outbox table, a CEF parser (the receiver's view) and polling helpers.
+ * migrated database with an outbox table, a CEF parser (the receiver's view), the HTTP receivers'
+ * credential check and polling helpers.
  */
+import crypto from 'node:crypto';
+import type http from 'node:http';
 import path from 'node:path';
 import type { Finding, FindingEvent, FindingEventType } from '../../../schemas/finding.js';
 import { openDatabase, type Db } from '../../../src/store/db.js';
@@ -141,4 +144,20 @@ export function memoryLogger(): { logger: Logger; entries: Record<string, unknow
     },
   } as unknown as pino.DestinationStream);
   return { logger, entries };
+}
+
+/** The HEC token and webhook secret the HTTP sink tests configure. */
+export const HEC_TOKEN = 'hec-token-0123';
+export const WEBHOOK_SECRET = 'webhook-secret-0123456789';
+
+/**
+ * Whether a delivery to a test receiver carries valid credentials, checked independently of the
+ * sinks' own code: HEC's endpoint and token, or the webhook's HMAC signature over the body, a
+ * timestamp within 5 minutes and a JSON content type.
+ */
+export function authorizedDelivery(kind: 'hec' | 'webhook', req: http.IncomingMessage, body: string): boolean {
+  if (kind === 'hec') return req.url === '/services/collector/event' && req.headers.authorization === `Splunk ${HEC_TOKEN}`;
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(req.headers['x-meshtrail-signature']));
+  const mac = m ? crypto.createHmac('sha256', WEBHOOK_SECRET).update(`${m[1]}.${body}`).digest('hex') : '';
+  return !!m && mac === m[2] && Math.abs(Date.now() / 1000 - Number(m[1])) < 300 && req.headers['content-type'] === 'application/json';
 }
