@@ -240,13 +240,22 @@ class Lane {
   private flowsFailed(fs: FlowStream, result: { retry: string; afterMs?: number; detail?: string }): void {
     if (this.d.stopping) return;
     fs.consecutive++;
-    const delay = Math.max(Math.min(result.afterMs ?? 0, MAX_RETRY_AFTER_MS), backoffMs(this.config.retry, fs.consecutive, this.d.random));
+    const delay = this.retryAfterFailure(result, fs.consecutive);
     fs.retryAt = Date.now() + delay;
     fs.state = 'retrying';
-    this.d.outbox.recordError(this.sink.name, result.retry, result.detail ?? result.retry);
-    this.d.metrics.failures.inc({ sink: this.sink.name, outcome: 'retry', reason: result.retry });
     this.log.warn({ stage: 'sending', stream: 'flows', reason: result.retry, err_message: result.detail, attempt: fs.consecutive, retry_in_ms: delay },
       'Flows send failed; retrying the same flows after a backoff (findings are not held up).');
+  }
+
+  /**
+   * Records a failed send (the sink's last error, the failure metric) and returns how long to wait
+   * before the `attempt`th retry. A receiver's Retry-After is honoured, up to an hour (a bogus huge
+   * value must not park the sink).
+   */
+  private retryAfterFailure(result: { retry: string; afterMs?: number; detail?: string }, attempt: number): number {
+    this.d.outbox.recordError(this.sink.name, result.retry, result.detail ?? result.retry);
+    this.d.metrics.failures.inc({ sink: this.sink.name, outcome: 'retry', reason: result.retry });
+    return Math.max(Math.min(result.afterMs ?? 0, MAX_RETRY_AFTER_MS), backoffMs(this.config.retry, attempt, this.d.random));
   }
 
   /**
@@ -271,12 +280,9 @@ class Lane {
   private async failed(result: { retry: string; afterMs?: number; detail?: string }): Promise<void> {
     if (this.d.stopping) return;
     this.consecutive++;
-    // A receiver's Retry-After is honoured, up to an hour (a bogus huge value must not park us).
-    const delay = Math.max(Math.min(result.afterMs ?? 0, MAX_RETRY_AFTER_MS), backoffMs(this.config.retry, this.consecutive, this.d.random));
+    const delay = this.retryAfterFailure(result, this.consecutive);
     this.nextAttemptAt = Date.now() + delay;
     this.state = 'retrying';
-    this.d.outbox.recordError(this.sink.name, result.retry, result.detail ?? result.retry);
-    this.d.metrics.failures.inc({ sink: this.sink.name, outcome: 'retry', reason: result.retry });
     this.log.warn({ stage: 'sending', reason: result.retry, err_message: result.detail, attempt: this.consecutive, retry_in_ms: delay },
       'Sink send failed; retrying the same batch after a backoff.');
     await this.sleep(delay);

@@ -24,28 +24,19 @@ export function hecEndpoint(url: string): string {
   return u.toString();
 }
 
+/** One HEC event line: the envelope HEC expects around a finding or flow document. */
+function hecLine(at: string, sourcetype: string, event: unknown, cfg: Pick<SplunkHecSinkConfig, 'source' | 'index'> & { host: string }): string {
+  return JSON.stringify({ time: Date.parse(at) / 1000, host: cfg.host, source: cfg.source, sourcetype, ...(cfg.index ? { index: cfg.index } : {}), event });
+}
+
 /** The request body for `events`: one JSON object per line. */
 export function hecBody(events: FindingEvent[], cfg: Pick<SplunkHecSinkConfig, 'source' | 'sourcetype' | 'index'> & { host: string }, version: string): string {
-  return events.map((e) => JSON.stringify({
-    time: Date.parse(e.at) / 1000,
-    host: cfg.host,
-    source: cfg.source,
-    sourcetype: cfg.sourcetype,
-    ...(cfg.index ? { index: cfg.index } : {}),
-    event: toEcs(e, { version }),
-  })).join('\n');
+  return events.map((e) => hecLine(e.at, cfg.sourcetype, toEcs(e, { version }), cfg)).join('\n');
 }
 
 /** The request body for forwarded flows: as {@link hecBody}, with the flows sourcetype. */
 export function hecFlowBody(flows: FlowEvent[], cfg: Pick<SplunkHecSinkConfig, 'source' | 'flows_sourcetype' | 'index'> & { host: string }, version: string): string {
-  return flows.map((e) => JSON.stringify({
-    time: Date.parse(e.at) / 1000,
-    host: cfg.host,
-    source: cfg.source,
-    sourcetype: cfg.flows_sourcetype,
-    ...(cfg.index ? { index: cfg.index } : {}),
-    event: flowToEcs(e, { version }),
-  })).join('\n');
+  return flows.map((e) => hecLine(e.at, cfg.flows_sourcetype, flowToEcs(e, { version }), cfg)).join('\n');
 }
 
 /** Splunk HEC {@link Sink}. */
