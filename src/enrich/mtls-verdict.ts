@@ -82,6 +82,19 @@ const ALWAYS_WITH_CLIENT_CERT: Readonly<Record<Side, readonly string[]>> = {
 };
 const ISTIO_MTLS_SNI = /^outbound_\.(\d+)_\.([^_]*)_\.(.+)$/;
 
+/**
+ * `extra` key of a side's field (`downstream` + `tls_version` -> `downstream_tls_version`), built
+ * once: the verdict runs for every flow and would otherwise concatenate a dozen keys per line.
+ */
+const SIDE_FIELDS = ['tls_version', 'tls_cipher', 'peer_uri_san', ...new Set([...CLIENT_CERT_FIELDS.downstream, ...CLIENT_CERT_FIELDS.upstream])];
+const SIDE_KEY: Readonly<Record<Side, Readonly<Record<string, string>>>> = {
+  downstream: Object.fromEntries(SIDE_FIELDS.map((f) => [f, `downstream_${f}`])),
+  upstream: Object.fromEntries(SIDE_FIELDS.map((f) => [f, `upstream_${f}`])),
+};
+const sideKey = (side: Side, field: string): string => SIDE_KEY[side][field] ?? `${side}_${field}`;
+const BOTH_SIDES: readonly Side[] = ['downstream', 'upstream'];
+const ONE_SIDE: Readonly<Record<Side, readonly Side[]>> = { downstream: ['downstream'], upstream: ['upstream'] };
+
 /** The side of the proxy that carries the hop a line describes; null when it cannot be told. */
 export function hopSide(flow: Flow): Side | null {
   if (flow.reporter.kind === 'ztunnel') return null;
@@ -137,23 +150,23 @@ function carriesSni(flow: Flow, options: VerdictOptions): boolean {
 /** Judges the mTLS verdict of a flow; see the table in the module header. */
 export function judgeMtls(flow: Flow, options: VerdictOptions = {}): MtlsVerdict {
   const side = hopSide(flow);
-  const tls = (s: Side | null) => ({
-    tls_version: s ? value(flow, `${s}_tls_version`) : null,
-    tls_cipher: s ? value(flow, `${s}_tls_cipher`) : null,
+  const verdict = (mtls: boolean | null, evidence: string, s: Side | null = side): MtlsVerdict => ({
+    mtls, evidence,
+    tls_version: s ? value(flow, sideKey(s, 'tls_version')) : null,
+    tls_cipher: s ? value(flow, sideKey(s, 'tls_cipher')) : null,
   });
-  const verdict = (mtls: boolean | null, evidence: string, s: Side | null = side): MtlsVerdict => ({ mtls, evidence, ...tls(s) });
 
   // (a) TLS facts the format itself carries, on the judged side (both sides when unknown, true-only).
-  const sides: Side[] = side ? [side] : ['downstream', 'upstream'];
+  const sides = side ? ONE_SIDE[side] : BOTH_SIDES;
   for (const s of sides) {
-    const san = value(flow, `${s}_peer_uri_san`);
+    const san = value(flow, sideKey(s, 'peer_uri_san'));
     if (san !== null) {
       const parsed = parseSpiffeId(san);
       const note = parsed.valid ? '' : ` (not a valid SPIFFE ID: ${parsed.reason})`;
       return verdict(true, `${s}_peer_uri_san: the ${s} peer presented a certificate with URI SAN ${san}${note}`, s);
     }
     for (const f of CLIENT_CERT_FIELDS[s]) {
-      if (value(flow, `${s}_${f}`) !== null) return verdict(true, `${s}_${f}: a client certificate was presented on the ${s} connection`, s);
+      if (value(flow, sideKey(s, f)) !== null) return verdict(true, `${s}_${f}: a client certificate was presented on the ${s} connection`, s);
     }
   }
   // Traffic leaving the mesh through the passthrough or blackhole clusters has no mesh peer: the
@@ -163,14 +176,15 @@ export function judgeMtls(flow: Flow, options: VerdictOptions = {}): MtlsVerdict
     return verdict(null, `egress through ${flow.upstream_cluster}: the destination is outside the mesh, mesh mTLS does not apply${flow.requested_server_name ? ` (the app sent TLS with SNI ${flow.requested_server_name})` : ''}`);
   }
   if (side !== null) {
-    const version = value(flow, `${side}_tls_version`);
-    if (version === null && carriedEmpty(flow, `${side}_tls_version`)) {
+    const version = value(flow, sideKey(side, 'tls_version'));
+    if (version === null && carriedEmpty(flow, sideKey(side, 'tls_version'))) {
       return verdict(false, `${side}_tls_version is "-": Envoy did not use TLS on the ${side} connection (plaintext as far as the proxy can see)`);
     }
     if (version !== null) {
-      const noCert = ALWAYS_WITH_CLIENT_CERT[side].find((f) => carriedEmpty(flow, `${side}_${f}`));
+      const noCert = ALWAYS_WITH_CLIENT_CERT[side].find((f) => carriedEmpty(flow, sideKey(side, f)));
       if (noCert) return verdict(false, `${side}_tls_version ${version} but ${side}_${noCert} is "-": one-way TLS, no client certificate`);
-      const peerFieldsCarried = ['peer_uri_san', ...CLIENT_CERT_FIELDS[side]].some((f) => flow.extra[`${side}_${f}`] !== undefined);
+      const peerFieldsCarried = flow.extra[sideKey(side, 'peer_uri_san')] !== undefined ||
+        CLIENT_CERT_FIELDS[side].some((f) => flow.extra[sideKey(side, f)] !== undefined);
       if (side === 'downstream' && isSidecarInbound(flow) && !peerFieldsCarried) {
         return verdict(true, `heuristic: downstream_tls_version ${version} on a sidecar inbound listener; Istio's inbound TLS filter chain requires a client certificate`);
       }

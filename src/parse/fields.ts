@@ -244,6 +244,8 @@ export function isCanonicalIso(v: string): boolean {
 }
 
 
+const boundaryScratch: number[] = [];
+
 /**
  * In how many ways `k` field boundaries can be placed on the `" "` sequences of `s[from, to)`
  * (capped at 2). Envoy does not escape quotes, so in a TEXT line every boundary between two
@@ -252,9 +254,17 @@ export function isCanonicalIso(v: string): boolean {
  * than one reading (which field absorbed the quote cannot be known): the caller quarantines it.
  */
 export function quoteBoundaryReadings(s: string, k: number, from = 0, to = s.length): number {
-  const at: number[] = [];
-  for (let i = s.indexOf('" "', from); i >= 0 && i + 3 <= to; i = s.indexOf('" "', i + 1)) at.push(i);
   if (k === 0) return 1;
+  // Every TEXT line asks this: collect into one reused array (the function is synchronous), and
+  // answer the usual case -- exactly `k` candidates -- without the table below.
+  const at = boundaryScratch;
+  at.length = 0;
+  for (let i = s.indexOf('" "', from); i >= 0 && i + 3 <= to; i = s.indexOf('" "', i + 1)) at.push(i);
+  if (at.length < k) return 0;
+  if (at.length === k) {
+    for (let j = 1; j < k; j++) if (at[j - 1]! + 3 > at[j]!) return 0;
+    return 1;
+  }
   // chains[m][j]: readings of m+1 boundaries ending at at[j], capped at 2.
   let prev = at.map(() => 1);
   for (let m = 1; m < k; m++) {

@@ -11,7 +11,7 @@ import type { LineFormat, LineParser, ParseOutcome } from './contracts.js';
 import { decodeEnvelope } from '../decode/envelope.js';
 import { applyDirection } from '../enrich/direction.js';
 import { applyReporter } from '../enrich/reporter.js';
-import { enrichIdentity } from '../enrich/identity.js';
+import { enrichIdentityInPlace } from '../enrich/identity.js';
 import type { TemplateParser } from '../parse/template/index.js';
 import { validateFlow } from '../parse/flow-check.js';
 import { findParser, registeredParsers } from '../parse/registry.js';
@@ -65,7 +65,8 @@ export function processLine(text: string, options: ProcessLineOptions): ParseOut
     // template parser says which operators its format carries: absence of a carried field is
     // evidence, absence of an uncarried one is not.
     const carries = (parser as Partial<TemplateParser>).carries;
-    const flow = enrichIdentity(outcome.flow, carries ? { carries: carries.bind(parser) } : undefined);
+    const flow = outcome.flow;
+    enrichIdentityInPlace(flow, carries ? { carries: carries.bind(parser) } : undefined);
 
     const checked = validateFlow(flow);
     if (!checked.ok) return fail('schema_violation', `${parser.name}: ${checked.path}: ${checked.message}`);
