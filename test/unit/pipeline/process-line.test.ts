@@ -3,6 +3,11 @@ import { processLine } from '../../../src/pipeline/process-line.js';
 import { findParser, registerParser, registeredParsers, resetParsers } from '../../../src/parse/registry.js';
 import { FlowSchema, emptyFlow, type Flow } from '../../../schemas/flow.js';
 import type { LineParser, ParseOutcome } from '../../../src/pipeline/contracts.js';
+import { decodeEnvelope } from '../../../src/decode/envelope.js';
+import { applyDirection } from '../../../src/enrich/direction.js';
+import { applyReporter } from '../../../src/enrich/reporter.js';
+import { enrichIdentity } from '../../../src/enrich/identity.js';
+import { generateMeshTraffic } from '../../../src/sample/mesh-traffic.js';
 
 const INBOUND = '[2023-05-06T07:08:09.010Z] "GET /orders/1 HTTP/1.1" 200 - via_upstream - "-" 0 321 9 8 "-" "curl/8.0" "req-9" "orders.shop:8080" "10.9.0.3:8080" inbound|8080|| 127.0.0.6:41000 10.9.0.3:8080 10.9.1.1:52000 outbound_.8080_._.orders.shop.svc.cluster.local default';
 const OUTBOUND = '[2023-05-06T07:08:09.010Z] "GET /orders/1 HTTP/1.1" 200 - via_upstream - "-" 0 321 10 9 "-" "curl/8.0" "req-9" "orders.shop:8080" "10.9.0.3:8080" outbound|8080||orders.shop.svc.cluster.local 10.9.1.1:39000 10.96.7.7:8080 10.9.1.1:52000 - default';
@@ -161,4 +166,31 @@ t.test('registry: register, order, replace', async (t) => {
   registerParser(replacement);
   t.equal(findParser('custom'), replacement);
   t.equal(registeredParsers().length, builtin.length + 2);
+});
+
+t.test('enrichment happens in place on the parser\'s own flow: each line\'s flow is the pure enrichment of its parse, whatever came before', async (t) => {
+  // processLine enriches the parser's fresh flow in place. These would show it going wrong: a
+  // parser object (extra, reporter, labels) shared between lines keeps a previous line's
+  // principal or evidence, or the pipeline's result stops being the pure enrichment.
+  const lines = generateMeshTraffic({ seed: 7, requests: 300, jsonShare: 0.3, envelopeShare: 0.3, malformed: false });
+  const pure = (line: string): Flow => {
+    const decoded = decodeEnvelope(line);
+    if (!decoded.ok) throw new Error(decoded.detail);
+    const parser = registeredParsers().find((p) => p.detect(decoded.envelope.line))!;
+    const parsed = parser.parse(decoded.envelope.line);
+    if (!parsed.ok) throw new Error(parsed.detail);
+    applyDirection(parsed.flow);
+    applyReporter(parsed.flow, decoded.envelope.reporter);
+    return enrichIdentity(parsed.flow);
+  };
+  const forward = lines.map((l) => flowOf(processLine(l, { format: 'auto' })));
+  const backward = [...lines].reverse().map((l) => flowOf(processLine(l, { format: 'auto' }))).reverse();
+  let principals = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const expected = pure(lines[i]!);
+    if (!t.same(forward[i], expected, `line ${i}: the pure enrichment`, { diagnostic: false })) break;
+    if (!t.same(backward[i], expected, `line ${i}: the same after the lines in the other order`, { diagnostic: false })) break;
+    if (expected.source_principal !== null) principals++;
+  }
+  t.ok(principals > 0 && principals < lines.length, `lines with and without a source principal (${principals} of ${lines.length}): leaked state would show`);
 });
