@@ -65,7 +65,7 @@ const ROLE_KEYS = {
 
 /** Sets `<role>_principal`/`_from` and the SPIFFE-derived namespace/service account on `out`. */
 function resolveRole(out: Flow, role: Role): void {
-  const { principal: principalKey, from: fromKey, ns: nsKey, nsFrom: nsFromKey, sa: saKey } = ROLE_KEYS[role];
+  const { principal: principalKey, from: fromKey, ns: nsKey, nsFrom: nsFromKey, sa: saKey, invalid, sanCount, nsReported } = ROLE_KEYS[role];
 
   const keys = candidates(out, role);
   const found = keys.find((k) => present(out, k) !== null);
@@ -79,15 +79,15 @@ function resolveRole(out: Flow, role: Role): void {
 
   const parsed = parseSpiffeId(principal);
   if (!parsed.valid) {
-    out.extra[ROLE_KEYS[role].invalid] = parsed.reason;
+    out.extra[invalid] = parsed.reason;
     return;
   }
   out[principalKey] = parsed.id;
-  if (parsed.san_count > 1) out.extra[ROLE_KEYS[role].sanCount] = String(parsed.san_count);
+  if (parsed.san_count > 1) out.extra[sanCount] = String(parsed.san_count);
   if (parsed.namespace !== null) {
     const reported = out[nsKey];
     if (reported !== null && reported !== parsed.namespace && out[nsFromKey] !== out[fromKey]) {
-      out.extra[ROLE_KEYS[role].nsReported] = out[nsFromKey] ? `${reported} (${out[nsFromKey]})` : reported;
+      out.extra[nsReported] = out[nsFromKey] ? `${reported} (${out[nsFromKey]})` : reported;
     }
     out[nsKey] = parsed.namespace;
     out[nsFromKey] = out[fromKey];

@@ -70,7 +70,8 @@ export function rollupHook(db: Db): BatchHook {
   const watermark = db.prepare<[], { last_flow_id: number }>("SELECT last_flow_id FROM rollup_state WHERE name = 'flows'");
   const maxId = db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM flows');
   const setWatermark = db.prepare<[number]>("INSERT INTO rollup_state (name, last_flow_id) VALUES ('flows', ?) ON CONFLICT (name) DO UPDATE SET last_flow_id = excluded.last_flow_id");
-  // A connection's own scratch table (temp schema, in memory: temp_store = MEMORY), emptied per batch.
+  // A connection's own scratch table (temp schema, in memory: temp_store = MEMORY), emptied before
+  // each fill; it rolls back with the batch's transaction like everything else.
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS edge_rollup_batch (${EDGE_COLUMNS})`);
   const clearBatch = db.prepare('DELETE FROM temp.edge_rollup_batch');
   const fillBatch = db.prepare<[number, number]>(EDGE_BATCH);
@@ -84,7 +85,6 @@ export function rollupHook(db: Db): BatchHook {
     fillBatch.run(last, max);
     for (const s of edgeUpserts) s.run();
     for (const s of principalUpserts) s.run(last, max);
-    clearBatch.run();
     setWatermark.run(max);
   };
 }
